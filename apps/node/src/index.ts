@@ -1,0 +1,2 @@
+export * from './control-api.js';
+export * from './options.js';
