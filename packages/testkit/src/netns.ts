@@ -37,12 +37,21 @@ export async function run(cmd: string, args: string[], timeoutMs = 15_000): Prom
 export class Netns {
   private constructor(readonly name: string) {}
 
-  static async create(name: string): Promise<Netns> {
+  /**
+   * Creates the namespace. Unless `persistent`, it is also deleted when this process exits (the
+   * safety net for tests); the lab keeps its namespaces after the CLI exits.
+   */
+  static async create(name: string, opts: { persistent?: boolean } = {}): Promise<Netns> {
     await run('ip', ['netns', 'add', name]);
-    created.add(name);
+    if (!opts.persistent) created.add(name);
     const ns = new Netns(name);
     await ns.exec('ip', ['link', 'set', 'lo', 'up']);
     return ns;
+  }
+
+  /** A handle on an existing namespace (not deleted automatically). */
+  static attach(name: string): Netns {
+    return new Netns(name);
   }
 
   /** Runs `cmd args` inside the namespace (ip netns exec), bounded by timeoutMs. */
@@ -80,10 +89,18 @@ export class Underlay {
   private constructor(
     readonly prefix: string,
     readonly sw: Netns,
+    private readonly persistent: boolean,
   ) {}
 
-  static async create(prefix = uniquePrefix()): Promise<Underlay> {
-    const sw = await Netns.create(`${prefix}sw`);
+  /** Adopts an underlay created earlier (e.g. by another process), for destroy(). */
+  static attach(prefix: string, hostNames: string[]): Underlay {
+    const u = new Underlay(prefix, Netns.attach(`${prefix}sw`), true);
+    for (const h of hostNames) u.hosts.set(h, { ns: Netns.attach(`${prefix}${h}`), ip: '', cidr: '' });
+    return u;
+  }
+
+  static async create(prefix = uniquePrefix(), opts: { persistent?: boolean } = {}): Promise<Underlay> {
+    const sw = await Netns.create(`${prefix}sw`, opts);
     try {
       await sw.ip('link', 'add', 'br0', 'type', 'bridge');
       await sw.ip('link', 'set', 'br0', 'up');
@@ -93,7 +110,7 @@ export class Underlay {
       await sw.delete();
       throw err;
     }
-    return new Underlay(prefix, sw);
+    return new Underlay(prefix, sw, opts.persistent ?? false);
   }
 
   /**
@@ -101,7 +118,7 @@ export class Underlay {
    * `gateway` (put on the switch bridge the first time it is used).
    */
   async addHost(name: string, cidr: string, gateway: string): Promise<UnderlayHost> {
-    const ns = await Netns.create(`${this.prefix}${name}`);
+    const ns = await Netns.create(`${this.prefix}${name}`, { persistent: this.persistent });
     const plen = cidr.split('/')[1];
     const port = `p${this.hosts.size}${name}`.slice(0, 15);
     await this.sw.ip('link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name);

@@ -109,6 +109,9 @@ export const enum Origin {
 export const enum AsPathSegmentType {
   AS_SET = 1,
   AS_SEQUENCE = 2,
+  /** RFC 5065 confederation segments: accepted on decode, never counted in path length */
+  AS_CONFED_SEQUENCE = 3,
+  AS_CONFED_SET = 4,
 }
 export interface AsPathSegment {
   type: AsPathSegmentType;
@@ -146,6 +149,9 @@ export interface PathAttributes {
   originatorId?: string;
   clusterList?: string[];
   largeCommunities?: Array<[number, number, number]>;
+  /** IPv6 next hop of MP_REACH_NLRI (global, plus link-local when the next hop is 32 bytes) */
+  nextHopV6?: string;
+  nextHopLinkLocal?: string;
   /** unknown optional transitive attributes (Partial bit set when re-advertised) */
   unknown?: RawAttribute[];
 }
@@ -216,3 +222,83 @@ export interface RouteRefreshMessage {
   /** RFC 7313 demarcation: 0 normal, 1 BoRR, 2 EoRR */
   subtype: number;
 }
+
+// ---- UPDATE as decoded by the codec (appended by the codec) ----
+
+/**
+ * How the receiver must handle an UPDATE after decoding (RFC 7606 §2), most severe first:
+ * 'session-reset' → send the NOTIFICATION of the first error and close;
+ * 'treat-as-withdraw' → withdraw every prefix the UPDATE announces (body NLRI and MP_REACH NLRI)
+ *   in addition to its withdrawn routes; 'attribute-discard' → the broken attributes were dropped,
+ *   use the rest as usual; 'none' → clean.
+ */
+export type UpdateAction = 'none' | 'attribute-discard' | 'treat-as-withdraw' | 'session-reset';
+
+/** One error found in an UPDATE (the codec's BgpError implements this). */
+export interface UpdateError {
+  code: number;
+  subcode: number;
+  data: Buffer;
+  message: string;
+  action: UpdateAction;
+  /** the path attribute type code concerned, when the error is about one attribute */
+  attrType?: number;
+}
+
+/**
+ * A validated run of NLRI inside a received buffer, read without materializing prefixes:
+ * use forEachIpv4Prefix / forEachIpv6Prefix / nlriToPrefixes. `count` = number of prefixes.
+ */
+export interface NlriView {
+  family: Family;
+  buf: Buffer;
+  start: number;
+  end: number;
+  count: number;
+  /** each prefix is preceded by a 4-byte path identifier (RFC 7911) */
+  addPath: boolean;
+}
+
+export interface MpReach {
+  family: Family;
+  /** next hop text (IPv4 or IPv6 global) */
+  nextHop: string;
+  linkLocalNextHop?: string;
+  nlri: NlriView;
+}
+
+export interface MpUnreach {
+  family: Family;
+  withdrawn: NlriView;
+}
+
+export interface UpdateMessage {
+  type: MessageType.UPDATE;
+  /** IPv4 withdrawn routes field */
+  withdrawn: NlriView;
+  /** IPv4 NLRI field */
+  nlri: NlriView;
+  /** decoded attributes; undefined when the UPDATE carries no path attributes */
+  attributes?: PathAttributes;
+  /**
+   * Identity of the attribute set, for interning: the raw bytes (latin1) of every attribute except
+   * MP_REACH/MP_UNREACH, plus the MP_REACH next hop bytes. Equal keys ⇔ equal decoded attributes.
+   */
+  attributesKey: string;
+  /** byte range of the path attribute block in the frame */
+  attrStart: number;
+  attrEnd: number;
+  mpReach?: MpReach;
+  mpUnreach?: MpUnreach;
+  /** set when this UPDATE is the End-of-RIB marker of a family (RFC 4724 §2) */
+  endOfRib?: Family;
+  action: UpdateAction;
+  errors: UpdateError[];
+}
+
+export type BgpMessage =
+  | OpenMessage
+  | UpdateMessage
+  | NotificationMessage
+  | KeepaliveMessage
+  | RouteRefreshMessage;

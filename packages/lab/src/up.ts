@@ -1,0 +1,192 @@
+/** `tsctl lab up`: build the hosts, start etcd and one agent per host, add workloads, verify. */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Underlay, netnsUnsupportedReason, waitFor } from '@tsnet/testkit';
+import { checkLabOptions, planLab, type LabOptions } from './plan.js';
+import { defaultLabDir, hostDir, loadState, saveState, type LabState } from './state.js';
+import { inNetns, spawnInNetns } from './procs.js';
+import { createEndpoint, createNetwork, newDockerId } from './plugin-client.js';
+import { collectStatus, type LabReport } from './status.js';
+import { labDown } from './down.js';
+
+export interface LabContext {
+  /** path of the tsctl bin (the lab drives each host through it) */
+  tsctlBin: string;
+  labDir?: string;
+  progress: (line: string) => void;
+}
+
+export class LabError extends Error {}
+
+/** Environment for tsctl inside a lab host. */
+export function hostEnv(state: LabState, labDir: string, host: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ETCD_ENDPOINTS: state.plan.etcdClientUrl,
+    TSNET_RUN_DIR: join(hostDir(labDir, host), 'run'),
+    TSNET_PLUGIN_DIR: join(hostDir(labDir, host), 'plugins'),
+    HOSTNAME: host,
+  };
+}
+
+export async function labUp(opts: LabOptions, ctx: LabContext): Promise<LabReport> {
+  const labDir = ctx.labDir ?? defaultLabDir();
+  const bad = checkLabOptions(opts) ?? netnsUnsupportedReason();
+  if (bad) throw new LabError(bad);
+  if (opts.docker) throw new LabError('--docker is not available yet: run the lab without it (plugin-created endpoints)');
+  const existing = await loadState(labDir);
+  if (existing)
+    throw new LabError(
+      `a lab is already up (${existing.plan.hosts.length} hosts, ${existing.mode}); run 'tsctl lab down' first`,
+    );
+  const plan = planLab(opts);
+  const state: LabState = {
+    version: 1,
+    createdAt: new Date().toISOString(),
+    mode: opts.mode,
+    docker: opts.docker,
+    plan,
+    namespaces: [],
+    processes: [],
+    workloads: {},
+  };
+  await saveState(labDir, state);
+  try {
+    await buildLab(state, labDir, ctx);
+  } catch (err) {
+    ctx.progress(`failed: ${(err as Error).message}; cleaning up`);
+    await labDown({ labDir, progress: () => undefined });
+    throw err;
+  }
+  return collectStatus(state, labDir, ctx.tsctlBin);
+}
+
+async function buildLab(state: LabState, labDir: string, ctx: LabContext): Promise<void> {
+  const { plan } = state;
+  const say = ctx.progress;
+  const tsctl = (host: string, args: string[], timeoutMs = 30_000) =>
+    inNetnsEnv(`${plan.prefix}${host}`, [ctx.tsctlBin, ...args], hostEnv(state, labDir, host), timeoutMs);
+
+  say(`creating ${plan.hosts.length} hosts on an underlay bridge (${plan.prefix}sw)`);
+  const underlay = await Underlay.create(plan.prefix, { persistent: true });
+  state.namespaces.push(underlay.sw.name);
+  await saveState(labDir, state);
+  for (const h of plan.hosts) {
+    await underlay.addHost(h.name, h.cidr, h.gateway);
+    state.namespaces.push(`${plan.prefix}${h.name}`);
+    await saveState(labDir, state);
+    await mkdir(join(hostDir(labDir, h.name), 'plugins'), { recursive: true });
+    say(`  host ${h.name}: ${h.cidr} via ${h.gateway}`);
+  }
+
+  say(`starting etcd at ${plan.etcdClientUrl}`);
+  const etcdDir = join(labDir, 'etcd');
+  const etcdPid = spawnInNetns(
+    underlay.sw.name,
+    'etcd',
+    [
+      '--name', 'lab',
+      '--data-dir', etcdDir,
+      '--listen-client-urls', `${plan.etcdClientUrl},http://127.0.0.1:2379`,
+      '--advertise-client-urls', plan.etcdClientUrl,
+      '--listen-peer-urls', 'http://127.0.0.1:2380',
+      '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
+      '--initial-cluster', 'lab=http://127.0.0.1:2380',
+      '--log-level', 'warn',
+      '--logger', 'zap',
+    ],
+    join(labDir, 'etcd.log'),
+  );
+  state.processes.push({ label: 'etcd', pid: etcdPid });
+  await saveState(labDir, state);
+  await waitFor(
+    'etcd to answer /health',
+    async () =>
+      (await inNetns(underlay.sw.name, 'busybox', ['wget', '-qO-', 'http://127.0.0.1:2379/health'], 3000)).includes(
+        '"true"',
+      ),
+    { timeoutMs: 20_000, intervalMs: 200 },
+  );
+
+  const first = plan.hosts[0]!.name;
+  say(`adding pool ${plan.pool.cidr} (${[...plan.pool.flags].join(' ') || 'native'})`);
+  await tsctl(first, ['pool', 'add', plan.pool.cidr, '--block-size', String(plan.pool.blockSize), ...plan.pool.flags]);
+
+  await Promise.all(
+    plan.hosts.map(async (h) => {
+      say(`starting tsnet node on ${h.name} (${h.ip})`);
+      const out = await tsctl(
+        h.name,
+        ['node', '--detach', '--name', h.name, '--ip', h.ip, '--libnetwork', '--log-dir', hostDir(labDir, h.name)],
+        60_000,
+      );
+      const pid = Number(/pid (\d+)/.exec(out)?.[1]);
+      if (pid) state.processes.push({ label: `agent ${h.name}`, pid });
+    }),
+  );
+  await saveState(labDir, state);
+
+  say('waiting for the BGP mesh to be Established everywhere');
+  await waitFor(
+    'every host to see all its peers up',
+    async () => {
+      for (const h of plan.hosts) {
+        const st = JSON.parse(await tsctl(h.name, ['status', '-o', 'json'], 10_000)) as {
+          peers: Array<{ state: string }>;
+        };
+        if (st.peers.length < plan.hosts.length - 1 || st.peers.some((p) => p.state !== 'up')) return false;
+      }
+      return true;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+
+  say('creating one workload per host through the tsnet plugin');
+  const networkId = newDockerId();
+  for (const h of plan.hosts) {
+    const sock = join(hostDir(labDir, h.name), 'plugins', 'tsnet.sock');
+    const net = await createNetwork(sock, plan.pool.cidr, networkId);
+    const ep = await createEndpoint(sock, net);
+    const wl = `${plan.prefix}${h.name}w`;
+    await inNetnsEnv('', ['ip', 'netns', 'add', wl], process.env, 5000);
+    state.namespaces.push(wl);
+    await saveState(labDir, state);
+    const ip = ep.address.split('/')[0]!;
+    await inNetnsEnv('', ['ip', '-n', `${plan.prefix}${h.name}`, 'link', 'set', ep.srcName, 'netns', wl], process.env);
+    for (const args of [
+      ['link', 'set', 'lo', 'up'],
+      ['link', 'set', ep.srcName, 'name', 'eth0'],
+      ['addr', 'add', `${ip}/32`, 'dev', 'eth0'],
+      ['link', 'set', 'eth0', 'up'],
+      ['route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link'],
+      ['route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0'],
+    ])
+      await inNetnsEnv('', ['ip', '-n', wl, ...args], process.env);
+    state.workloads[h.name] = ip;
+    await saveState(labDir, state);
+    say(`  workload on ${h.name}: ${ip}`);
+  }
+  say('waiting for routes to converge');
+  await waitFor(
+    'every workload to ping every other',
+    async () => {
+      const r = await collectStatus(state, labDir, ctx.tsctlBin);
+      return Object.values(r.ping).every(Boolean);
+    },
+    { timeoutMs: 30_000, intervalMs: 1000 },
+  ).catch(() => say('  not every pair answers yet: see the ping matrix below'));
+}
+
+/** Runs [cmd, ...args] in a netns ('' = here) with env; the tsctl bin runs under this node. */
+async function inNetnsEnv(ns: string, argv: string[], env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<string> {
+  const { execFile } = await import('node:child_process');
+  const cmd = argv[0]!.endsWith('.js') ? [process.execPath, ...argv] : argv;
+  const full = ns ? ['ip', 'netns', 'exec', ns, ...cmd] : cmd;
+  return new Promise((resolve, reject) => {
+    execFile(full[0]!, full.slice(1), { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new LabError(`${argv.join(' ')}: ${(stderr || err.message).trim().split('\n').pop()}`));
+      else resolve(stdout);
+    });
+  });
+}
+export { inNetnsEnv };
