@@ -1,0 +1,48 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeValue, encodeValue, Keys } from './keys.js';
+import { datastoreOptionsFromEnv, parseEndpoints } from './options.js';
+
+describe('key layout', () => {
+  const k = new Keys('/tsnet');
+  test('keys of each shape parse back to kind and id', () => {
+    const cases: [Parameters<Keys['key']>[0], string[], string][] = [
+      ['clusterConfig', [], '/tsnet/v1/config/cluster'],
+      ['node', ['host-1'], '/tsnet/v1/nodes/host-1'],
+      ['nodePeer', ['host-1', '198.51.100.9'], '/tsnet/v1/bgp/node/host-1/198.51.100.9'],
+      ['globalPeer', ['2001:db8::1'], '/tsnet/v1/bgp/global/2001%3Adb8%3A%3A1'],
+      ['pool', ['192.168.0.0/16'], '/tsnet/v1/ipam/pools/192.168.0.0-16'],
+      ['block', ['fd80:24e2:f998:72d6::40/122'], '/tsnet/v1/ipam/blocks/fd80:24e2:f998:72d6::40-122'],
+      ['affinity', ['host-1', '192.168.0.64/26'], '/tsnet/v1/ipam/affinities/host-1/192.168.0.64-26'],
+      ['dockerEndpoint', ['abc123'], '/tsnet/v1/libnetwork/endpoints/abc123'],
+    ];
+    for (const [kind, id, key] of cases) {
+      assert.equal(k.key(kind, id), key);
+      assert.deepEqual(k.parse(key), { kind, id });
+    }
+    assert.equal(k.parse('/tsnet/v1/ipam/pools-guard'), undefined);
+    assert.ok(k.isInternal('/tsnet/v1/ipam/pools-guard'));
+    assert.equal(k.parse('/other/v1/nodes/x'), undefined);
+  });
+
+  test('envelopes: round trip, foreign and bad values give a reason', () => {
+    const raw = encodeValue('pool', { cidr: '10.0.0.0/16', blockSize: 26, ipipMode: 'never', vxlanMode: 'never', natOutgoing: false, disabled: false });
+    assert.equal(decodeValue('pool', raw).cidr, '10.0.0.0/16');
+    assert.throws(() => decodeValue('pool', 'hello'), /not JSON/);
+    assert.throws(() => decodeValue('node', raw), /expected kind Node, found "IpPool"/);
+    assert.throws(() => decodeValue('pool', JSON.stringify({ kind: 'IpPool', version: 99, spec: {} })), /unsupported IpPool version 99/);
+    assert.throws(() => decodeValue('pool', JSON.stringify({ kind: 'IpPool', version: 1, spec: { cidr: 'x', blockSize: 'big' } })), /field blockSize/);
+  });
+});
+
+describe('connection options', () => {
+  test('endpoints: comma separated, scheme added, flags over env', () => {
+    assert.deepEqual(parseEndpoints('10.0.0.1:2379, https://e2:2379/'), ['http://10.0.0.1:2379', 'https://e2:2379']);
+    assert.throws(() => parseEndpoints(''), /no etcd endpoint given/);
+    const o = datastoreOptionsFromEnv({}, { ETCD_ENDPOINTS: 'http://a:1,http://b:2', ETCD_CA_CERT_FILE: '/ca.pem' });
+    assert.deepEqual(o.endpoints, ['http://a:1', 'http://b:2']);
+    assert.equal(o.caFile, '/ca.pem');
+    assert.deepEqual(datastoreOptionsFromEnv({ etcdEndpoints: 'http://c:3' }, { ETCD_ENDPOINTS: 'http://a:1' }).endpoints, ['http://c:3']);
+    assert.deepEqual(datastoreOptionsFromEnv({}, {}).endpoints, ['http://127.0.0.1:2379']);
+  });
+});
