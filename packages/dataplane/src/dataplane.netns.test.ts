@@ -224,7 +224,7 @@ describe('dataplane in network namespaces', { skip }, () => {
           () => true,
           () => false,
         ),
-      { timeoutMs: 10_000, intervalMs: 300 },
+      { timeoutMs: 20_000, intervalMs: 300 },
     );
 
     // the VXLAN device deleted by hand: the next pass rebuilds it with its routes, ARP and FDB

@@ -42,7 +42,10 @@ test('underlay hosts reach each other and nothing is left behind', { skip: netns
   try {
     const a = await net.addHost('a', '198.51.100.1/24', '198.51.100.254');
     const b = await net.addHost('b', '203.0.113.1/24', '203.0.113.254');
-    await a.ns.exec('busybox', ['ping', '-c1', '-W2', b.ip]);
+    // routed through the switch namespace (two subnets); the first ping may wait on ARP at both hops
+    await waitFor(`${a.ip} to ping ${b.ip} across the switch`, () =>
+      a.ns.exec('busybox', ['ping', '-c1', '-W1', b.ip]).then(() => true),
+    { timeoutMs: 10_000, intervalMs: 200 });
   } finally {
     await net.destroy();
   }
