@@ -33,6 +33,11 @@ export interface AgentOptions {
   bgpPort: number;
   /** progress lines for the operator: "waiting for etcd at …", "registering node …", "BGP listening on …" */
   onProgress?: (line: string) => void;
+  /**
+   * Install SIGTERM/SIGINT handlers that stop the agent and exit the process with 0 (default
+   * true). Pass false when the caller handles signals itself and calls stop().
+   */
+  handleSignals?: boolean;
 }
 
 /** A running agent. */

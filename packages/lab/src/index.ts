@@ -1,4 +1,4 @@
-export { planLab, checkLabOptions, pingPairs, LAB_PREFIX, type LabMode, type LabOptions, type LabPlan } from './plan.js';
+export { planLab, checkLabOptions, pingPairs, LAB_PREFIX, labPrefix, type LabMode, type LabOptions, type LabPlan } from './plan.js';
 export { labUp, LabError, type LabContext } from './up.js';
 export { labDown, type LabDownResult } from './down.js';
 export { labExec } from './exec.js';

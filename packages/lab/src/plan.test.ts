@@ -42,6 +42,7 @@ test('ping matrix covers every ordered pair once and renders failures', () => {
   ]);
   const text = renderPingMatrix({
     mode: 'native',
+    workloads: 'netns',
     hosts: ['h1', 'h2'].map((name) => ({ name, ip: '', workload: '10.65.0.1', running: true, peers: [], statusText: '', routes: [] })),
     ping: { 'h1->h2': true, 'h2->h1': false },
   });

@@ -9,6 +9,8 @@ export interface LabOptions {
   hosts: number;
   mode: LabMode;
   docker: boolean;
+  /** namespace name prefix (default LAB_PREFIX; TSNET_LAB_PREFIX lets tests run beside a user's lab) */
+  prefix?: string;
 }
 
 export interface LabHostPlan {
@@ -29,6 +31,8 @@ export interface LabPlan {
 }
 
 export const LAB_PREFIX = 'tslab-';
+/** The prefix this process uses: TSNET_LAB_PREFIX or LAB_PREFIX. */
+export const labPrefix = (): string => process.env.TSNET_LAB_PREFIX || LAB_PREFIX;
 export const MAX_LAB_HOSTS = 50;
 
 const SUBNETS = [
@@ -40,6 +44,8 @@ const SUBNETS = [
 export function checkLabOptions(o: LabOptions): string | undefined {
   if (!Number.isInteger(o.hosts) || o.hosts < 2 || o.hosts > MAX_LAB_HOSTS)
     return `--hosts must be a whole number from 2 to ${MAX_LAB_HOSTS} (got ${o.hosts})`;
+  if (o.prefix !== undefined && !/^[a-z][a-z0-9-]{0,7}$/.test(o.prefix))
+    return `namespace prefix must be 1-8 lowercase letters, digits or '-' (got ${o.prefix})`;
   if (!['native', 'vxlan', 'ipip'].includes(o.mode))
     return `--mode must be native, vxlan or ipip (got ${String(o.mode)})`;
   return undefined;
@@ -60,7 +66,7 @@ export function planLab(o: LabOptions): LabPlan {
   }
   const flags = o.mode === 'vxlan' ? ['--vxlan'] : o.mode === 'ipip' ? ['--ipip'] : [];
   return {
-    prefix: LAB_PREFIX,
+    prefix: o.prefix ?? LAB_PREFIX,
     hosts,
     etcdClientUrl: `http://${SUBNETS[0].gw}:2379`,
     etcdPeerUrl: `http://${SUBNETS[0].gw}:2380`,

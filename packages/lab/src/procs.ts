@@ -4,7 +4,10 @@ import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { run, sleep } from '@tsnet/testkit';
 
-/** Starts `cmd args` inside netns `ns`, detached, output appended to logFile; returns its PID. */
+/**
+ * Starts `cmd args` inside netns `ns` ('' = as given, e.g. an nsenter command line), detached,
+ * output appended to logFile; returns its PID.
+ */
 export function spawnInNetns(
   ns: string,
   cmd: string,
@@ -15,7 +18,8 @@ export function spawnInNetns(
   const fd = openSync(logFile, 'a');
   try {
     // `ip netns exec` execs the command, so the PID we get is the daemon's own.
-    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], {
+    const argv = ns ? ['ip', 'netns', 'exec', ns, cmd, ...args] : [cmd, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), {
       detached: true,
       stdio: ['ignore', fd, fd],
       env,

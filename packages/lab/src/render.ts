@@ -26,7 +26,7 @@ export function renderReport(report: LabReport, labDirHint: string): string {
   }
   const results = Object.values(report.ping);
   const ok = results.filter(Boolean).length;
-  out.push(`=== Ping matrix (${report.mode})`, renderPingMatrix(report), '');
+  out.push(`=== Ping matrix (${report.mode}, ${report.workloads === 'docker' ? 'docker containers' : 'workload namespaces'})`, renderPingMatrix(report), '');
   out.push(`${ok}/${results.length} workload pairs reach each other.`);
   out.push(
     '',
@@ -41,6 +41,7 @@ export function renderReport(report: LabReport, labDirHint: string): string {
 export function reportJson(report: LabReport): object {
   return {
     mode: report.mode,
+    workloads: report.workloads,
     hosts: report.hosts.map((h) => ({
       name: h.name,
       ip: h.ip,

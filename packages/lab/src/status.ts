@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { pingPairs } from './plan.js';
 import { hostDir, type LabState } from './state.js';
 import { hostEnv, inNetnsEnv } from './up.js';
+import { dockerPing } from './docker.js';
 
 export interface LabHostReport {
   name: string;
@@ -19,6 +20,8 @@ export interface LabHostReport {
 
 export interface LabReport {
   mode: string;
+  /** what the workloads are: docker containers or plugin-created endpoints in namespaces */
+  workloads: 'docker' | 'netns';
   hosts: LabHostReport[];
   ping: Record<string, boolean>;
 }
@@ -59,7 +62,14 @@ async function hostReport(state: LabState, labDir: string, tsctlBin: string, nam
 }
 
 /** Pings every workload from every other one (bounded: 1 s each, 16 at a time). */
-export async function pingMatrix(state: LabState): Promise<Record<string, boolean>> {
+export async function pingMatrix(state: LabState, labDir: string): Promise<Record<string, boolean>> {
+  const ping = (from: string, ip: string): Promise<boolean> =>
+    state.docker
+      ? dockerPing(labDir, from, ip)
+      : inNetnsEnv(`${state.plan.prefix}${from}w`, ['busybox', 'ping', '-c1', '-W1', ip], process.env, 5000).then(
+          () => true,
+          () => false,
+        );
   const names = state.plan.hosts.map((h) => h.name).filter((n) => state.workloads[n]);
   const pairs = pingPairs(names);
   const result: Record<string, boolean> = {};
@@ -67,15 +77,7 @@ export async function pingMatrix(state: LabState): Promise<Record<string, boolea
   const worker = async () => {
     while (next < pairs.length) {
       const [a, b] = pairs[next++]!;
-      result[`${a}->${b}`] = await inNetnsEnv(
-        `${state.plan.prefix}${a}w`,
-        ['busybox', 'ping', '-c1', '-W1', state.workloads[b]!],
-        process.env,
-        5000,
-      ).then(
-        () => true,
-        () => false,
-      );
+      result[`${a}->${b}`] = await ping(a, state.workloads[b]!);
     }
   };
   await Promise.all(Array.from({ length: Math.min(16, pairs.length) }, worker));
@@ -84,7 +86,7 @@ export async function pingMatrix(state: LabState): Promise<Record<string, boolea
 
 export async function collectStatus(state: LabState, labDir: string, tsctlBin: string): Promise<LabReport> {
   const hosts = await Promise.all(state.plan.hosts.map((h) => hostReport(state, labDir, tsctlBin, h.name)));
-  return { mode: state.mode, hosts, ping: await pingMatrix(state) };
+  return { mode: state.mode, workloads: state.docker ? 'docker' : 'netns', hosts, ping: await pingMatrix(state, labDir) };
 }
 
 /** Where each host's files are, for the operator. */

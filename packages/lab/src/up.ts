@@ -1,13 +1,14 @@
 /** `tsctl lab up`: build the hosts, start etcd and one agent per host, add workloads, verify. */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Underlay, netnsUnsupportedReason, waitFor } from '@tsnet/testkit';
-import { checkLabOptions, planLab, type LabOptions } from './plan.js';
+import { Underlay, dockerdUnsupportedReason, netnsUnsupportedReason, waitFor } from '@tsnet/testkit';
+import { checkLabOptions, labPrefix, planLab, type LabOptions } from './plan.js';
 import { defaultLabDir, hostDir, loadState, saveState, type LabState } from './state.js';
 import { inNetns, spawnInNetns } from './procs.js';
 import { createEndpoint, createNetwork, newDockerId } from './plugin-client.js';
 import { collectStatus, type LabReport } from './status.js';
 import { labDown } from './down.js';
+import { createLabNetwork, dockerSocket, dockerdArgs, importImage, runWorkload, waitDockerd } from './docker.js';
 
 export interface LabContext {
   /** path of the tsctl bin (the lab drives each host through it) */
@@ -26,14 +27,19 @@ export function hostEnv(state: LabState, labDir: string, host: string): NodeJS.P
     TSNET_RUN_DIR: join(hostDir(labDir, host), 'run'),
     TSNET_PLUGIN_DIR: join(hostDir(labDir, host), 'plugins'),
     HOSTNAME: host,
+    // the plugin mirrors networks into this host's dockerd; `lab exec hN -- docker ps` uses it too
+    ...(state.docker ? { DOCKER_HOST: `unix://${dockerSocket(labDir, host)}` } : {}),
   };
 }
 
 export async function labUp(opts: LabOptions, ctx: LabContext): Promise<LabReport> {
   const labDir = ctx.labDir ?? defaultLabDir();
-  const bad = checkLabOptions(opts) ?? netnsUnsupportedReason();
+  opts = { ...opts, prefix: opts.prefix ?? labPrefix() };
+  const bad =
+    checkLabOptions(opts) ??
+    netnsUnsupportedReason() ??
+    (opts.docker ? dockerdUnsupportedReason()?.concat(': run the lab without --docker') : undefined);
   if (bad) throw new LabError(bad);
-  if (opts.docker) throw new LabError('--docker is not available yet: run the lab without it (plugin-created endpoints)');
   const existing = await loadState(labDir);
   if (existing)
     throw new LabError(
@@ -141,12 +147,56 @@ async function buildLab(state: LabState, labDir: string, ctx: LabContext): Promi
     { timeoutMs: 60_000, intervalMs: 500 },
   );
 
+  if (state.docker) await dockerWorkloads(state, labDir, say);
+  else await pluginWorkloads(state, labDir, say);
+  say('waiting for routes to converge');
+  await waitFor(
+    'every workload to ping every other',
+    async () => {
+      const r = await collectStatus(state, labDir, ctx.tsctlBin);
+      return Object.values(r.ping).every(Boolean);
+    },
+    { timeoutMs: 30_000, intervalMs: 1000 },
+  ).catch(() => say('  not every pair answers yet: see the ping matrix below'));
+}
+
+/** Workloads as real containers: dockerd per host, a tsnet network, `docker run` per host. */
+async function dockerWorkloads(state: LabState, labDir: string, say: (l: string) => void): Promise<void> {
+  const hosts = state.plan.hosts.map((h) => h.name);
+  say('starting dockerd on every host');
+  for (const h of hosts) {
+    const pid = spawnInNetns('', 'nsenter', await dockerdArgs(state, labDir, h), join(labDir, h, 'dockerd.log'));
+    state.processes.push({ label: `dockerd ${h}`, pid });
+  }
+  await saveState(labDir, state);
+  await Promise.all(hosts.map((h) => waitDockerd(labDir, h)));
+  say(`importing a busybox image into every dockerd`);
+  await Promise.all(hosts.map((h) => importImage(labDir, h)));
+  say('docker network create --driver tsnet --ipam-driver tsnet --subnet ' + state.plan.pool.cidr + ' labnet');
+  await createLabNetwork(state, labDir);
+  for (const h of hosts) {
+    const ip = await runWorkload(labDir, h);
+    state.workloads[h] = ip;
+    await saveState(labDir, state);
+    say(`  container w-${h} on ${h}: ${ip}`);
+  }
+}
+
+/** Workloads without Docker: endpoints created through the plugin API, each in its own netns. */
+async function pluginWorkloads(state: LabState, labDir: string, say: (l: string) => void): Promise<void> {
+  const { plan } = state;
   say('creating one workload per host through the tsnet plugin');
   const networkId = newDockerId();
   for (const h of plan.hosts) {
     const sock = join(hostDir(labDir, h.name), 'plugins', 'tsnet.sock');
-    const net = await createNetwork(sock, plan.pool.cidr, networkId);
-    const ep = await createEndpoint(sock, net);
+    const { ep } = await (async () => {
+      const net = await createNetwork(sock, plan.pool.cidr, networkId);
+      return { net, ep: await createEndpoint(sock, net) };
+    })().catch((err: Error) => {
+      throw new LabError(
+        `the tsnet plugin of ${h.name} failed at ${sock}: ${err.message}; see ${join(hostDir(labDir, h.name), 'tsnet.log')}`,
+      );
+    });
     const wl = `${plan.prefix}${h.name}w`;
     await inNetnsEnv('', ['ip', 'netns', 'add', wl], process.env, 5000);
     state.namespaces.push(wl);
@@ -166,15 +216,6 @@ async function buildLab(state: LabState, labDir: string, ctx: LabContext): Promi
     await saveState(labDir, state);
     say(`  workload on ${h.name}: ${ip}`);
   }
-  say('waiting for routes to converge');
-  await waitFor(
-    'every workload to ping every other',
-    async () => {
-      const r = await collectStatus(state, labDir, ctx.tsctlBin);
-      return Object.values(r.ping).every(Boolean);
-    },
-    { timeoutMs: 30_000, intervalMs: 1000 },
-  ).catch(() => say('  not every pair answers yet: see the ping matrix below'));
 }
 
 /** Runs [cmd, ...args] in a netns ('' = here) with env; the tsctl bin runs under this node. */

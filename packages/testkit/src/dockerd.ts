@@ -49,6 +49,40 @@ const BUSYBOX_APPLETS = [
   'kill',
 ];
 
+/**
+ * nsenter's arguments that start dockerd inside netns `netns` and a private mount namespace whose
+ * /run/docker/plugins is `pluginDir`, with all its state under `dir` (socket `dir`/docker.sock,
+ * pidfile `dir`/docker.pid). The shell execs dockerd, so the spawned PID is dockerd's.
+ */
+export function dockerdInNetnsArgs(o: { netns: string; pluginDir: string; dir: string }): string[] {
+  const dockerd = [
+    'dockerd',
+    '--storage-driver', 'vfs',
+    '--data-root', join(o.dir, 'data'),
+    '--exec-root', join(o.dir, 'exec'),
+    '-H', `unix://${join(o.dir, 'docker.sock')}`,
+    '--pidfile', join(o.dir, 'docker.pid'),
+    '--bridge', 'none',
+    '--iptables=false',
+    '--ip6tables=false',
+    '--ip-masq=false',
+    '--userland-proxy=false',
+  ].join(' ');
+  const script = `mkdir -p /run/docker/plugins && mount --bind '${o.pluginDir}' /run/docker/plugins && exec ${dockerd}`;
+  return [`--net=/run/netns/${o.netns}`, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', script];
+}
+
+/** Builds `dir`/rootfs.tar: busybox-static and its applets, an image `docker import` accepts. */
+export async function busyboxRootfsTar(dir: string): Promise<string> {
+  const root = join(dir, 'rootfs');
+  await mkdir(join(root, 'bin'), { recursive: true });
+  await copyFile((await execFileP('sh', ['-c', 'command -v busybox'])).stdout.trim(), join(root, 'bin', 'busybox'));
+  for (const a of BUSYBOX_APPLETS) await symlink('busybox', join(root, 'bin', a)).catch(() => undefined);
+  const tar = join(dir, 'rootfs.tar');
+  await execFileP('tar', ['-C', root, '-cf', tar, '.'], { timeout: 30_000 });
+  return tar;
+}
+
 export interface DockerdOptions {
   /** network namespace (name under /run/netns) the daemon and its containers' host side live in */
   netns: string;
@@ -99,30 +133,10 @@ export class Dockerd {
   async launch(): Promise<void> {
     const { netns, pluginDir } = this.opts;
     await mkdir(pluginDir, { recursive: true });
-    const dockerd = [
-      'dockerd',
-      '--storage-driver',
-      'vfs',
-      '--data-root',
-      join(this.dir, 'data'),
-      '--exec-root',
-      this.execRoot,
-      '-H',
-      `unix://${this.socketPath}`,
-      '--pidfile',
-      this.pidFile,
-      '--bridge',
-      'none',
-      '--iptables=false',
-      '--ip6tables=false',
-      '--ip-masq=false',
-      '--userland-proxy=false',
-    ].join(' ');
-    const script = `mkdir -p /run/docker/plugins && mount --bind '${pluginDir}' /run/docker/plugins && exec ${dockerd}`;
     this.proc = new TrackedProcess(
       `dockerd-${this.opts.label ?? netns}`,
       'nsenter',
-      [`--net=/run/netns/${netns}`, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', script],
+      dockerdInNetnsArgs({ netns, pluginDir, dir: this.dir }),
       {
         logFile: this.logFile,
         detached: true,
@@ -157,15 +171,7 @@ export class Dockerd {
 
   /** Imports a busybox-static rootfs as image `tag` (no registry needed). */
   async importBusybox(tag = 'tsnet/busybox:latest'): Promise<string> {
-    const root = join(this.dir, 'rootfs');
-    await mkdir(join(root, 'bin'), { recursive: true });
-    await copyFile(
-      (await execFileP('sh', ['-c', 'command -v busybox'])).stdout.trim(),
-      join(root, 'bin', 'busybox'),
-    );
-    for (const a of BUSYBOX_APPLETS) await symlink('busybox', join(root, 'bin', a)).catch(() => undefined);
-    const tar = join(this.dir, 'rootfs.tar');
-    await execFileP('tar', ['-C', root, '-cf', tar, '.'], { timeout: 30_000 });
+    const tar = await busyboxRootfsTar(this.dir);
     await this.docker(['import', '--change', 'ENV PATH=/bin', tar, tag], 120_000);
     return tag;
   }

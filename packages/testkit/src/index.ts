@@ -3,4 +3,12 @@ export { freePort, tempDir } from './ports.js';
 export { TrackedProcess } from './proc.js';
 export { EtcdCluster, type EtcdMember } from './etcd.js';
 export { Netns, Underlay, netnsUnsupportedReason, uniquePrefix, run, type UnderlayHost } from './netns.js';
-export { Dockerd, dockerdUnsupportedReason, processesMentioning, pidAlive, type DockerdOptions } from './dockerd.js';
+export {
+  Dockerd,
+  dockerdUnsupportedReason,
+  dockerdInNetnsArgs,
+  busyboxRootfsTar,
+  processesMentioning,
+  pidAlive,
+  type DockerdOptions,
+} from './dockerd.js';

@@ -1,0 +1,154 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sleep, waitFor } from '@tsnet/testkit';
+import { AgentLoop } from './agent-loop.js';
+import { createLogger } from './log.js';
+import { AgentMetrics } from './metrics.js';
+import type { Announcement, ClusterSnapshot, DesiredPeer, LearnedRoute } from './model.js';
+import type { ClusterStore, DataplaneDriver, ReconcileResult, RouteSpeaker, SpeakerEvents } from './ports.js';
+import type { PeerRuntime } from './status.js';
+
+// In-memory stand-ins for the three edges: plain values, so the loop's ordering and its
+// restart grace can be checked without etcd, sockets or a kernel.
+class MemoryStore implements ClusterStore {
+  onChange: () => void = () => undefined;
+  constructor(public snap: ClusterSnapshot) {}
+  async register(): Promise<void> {}
+  async follow(onChange: () => void): Promise<void> {
+    this.onChange = onChange;
+  }
+  current(): ClusterSnapshot {
+    return this.snap;
+  }
+  set(snap: ClusterSnapshot): void {
+    this.snap = snap;
+    this.onChange();
+  }
+  async ensureVtep(): Promise<void> {}
+  async heartbeat(): Promise<void> {}
+  problems(): string[] {
+    return [];
+  }
+  async close(): Promise<void> {}
+}
+
+class RecordingSpeaker implements RouteSpeaker {
+  readonly log: string[] = [];
+  readonly states = new Map<string, PeerRuntime>();
+  readonly eor = new Set<string>();
+  routes: LearnedRoute[] = [];
+  async start(_events: SpeakerEvents): Promise<void> {}
+  addPeer(peer: DesiredPeer): void {
+    this.log.push(`add ${peer.address}`);
+  }
+  removePeer(address: string): void {
+    this.log.push(`remove ${address}`);
+  }
+  announce(routes: Announcement[]): void {
+    this.log.push(...routes.map((r) => `announce ${r.prefix} via ${r.nextHop}`));
+  }
+  withdraw(prefixes: string[]): void {
+    this.log.push(...prefixes.map((p) => `withdraw ${p}`));
+  }
+  learned(): LearnedRoute[] {
+    return this.routes;
+  }
+  runtime(address: string): PeerRuntime | undefined {
+    return this.states.get(address);
+  }
+  endOfRibReceived(address: string): boolean {
+    return this.eor.has(address);
+  }
+  async stop(): Promise<void> {}
+  establish(address: string): void {
+    this.states.set(address, { fsmState: 'Established', since: new Date(), prefixesReceived: 0, prefixesAccepted: 0, prefixesAdvertised: 0 });
+    this.eor.add(address);
+  }
+}
+
+class RecordingDataplane implements DataplaneDriver {
+  readonly passes: Array<{ full: boolean; learned: LearnedRoute[] }> = [];
+  async reconcile(_s: ClusterSnapshot, _self: string, learned: LearnedRoute[], full: boolean): Promise<ReconcileResult> {
+    this.passes.push({ full, learned: [...learned] });
+    return { problems: [], routes: { remote: learned.length, blackhole: 0, workload: 0 } };
+  }
+}
+
+const snapshot = (nodes: string[], blocks: Array<[string, string]>): ClusterSnapshot => ({
+  config: { defaultAsn: 64511, nodeMesh: true },
+  nodes: nodes.map((n, i) => ({ name: n, ipv4: `10.0.0.${i + 1}`, ipv6: null })),
+  pools: [{ cidr: '192.168.0.0/16', ipipMode: 'never', vxlanMode: 'never', natOutgoing: false, disabled: false, blockSize: 26 }],
+  peers: [],
+  blocks: blocks.map(([cidr, affinity]) => ({ cidr, affinity })),
+  borrowed: [],
+  endpoints: [],
+});
+
+function setup(snap: ClusterSnapshot, startupGraceMs = 10_000) {
+  const store = new MemoryStore(snap);
+  const speaker = new RecordingSpeaker();
+  const dataplane = new RecordingDataplane();
+  const loop = new AgentLoop({
+    name: 'a',
+    version: 'test',
+    store,
+    speaker,
+    dataplane,
+    log: createLogger('a', undefined, 'silent'),
+    metrics: new AgentMetrics(false),
+    timings: { startupGraceMs, resyncMs: 60_000, heartbeatMs: 60_000 },
+  });
+  return { store, speaker, dataplane, loop };
+}
+
+test('announcements go out before sessions are added; nodes leaving are dropped', async () => {
+  const { store, speaker, loop } = setup(snapshot(['a', 'b', 'c'], [['192.168.1.0/26', 'a']]));
+  await loop.start();
+  try {
+    await waitFor('first sync', () => speaker.log.length >= 3);
+    assert.deepEqual(speaker.log, ['announce 192.168.1.0/26 via 10.0.0.1', 'add 10.0.0.2', 'add 10.0.0.3']);
+    store.set(snapshot(['a', 'b'], []));
+    await waitFor('second sync', () => speaker.log.length >= 5);
+    assert.deepEqual(speaker.log.slice(3), ['withdraw 192.168.1.0/26', 'remove 10.0.0.3']);
+  } finally {
+    await loop.stop();
+  }
+});
+
+test('after a restart the dataplane waits for every peer\u2019s End-of-RIB, then does a full pass', async () => {
+  const { speaker, dataplane, loop } = setup(snapshot(['a', 'b', 'c'], []));
+  await loop.start();
+  try {
+    await waitFor('peers added', () => speaker.log.length === 2);
+    speaker.establish('10.0.0.2');
+    speaker.routes = [{ prefix: '192.168.2.0/26', nextHop: '10.0.0.2' }];
+    loop.onPeerState('10.0.0.2', 'Established');
+    await sleep(30);
+    assert.equal(dataplane.passes.length, 0, 'no pass while 10.0.0.3 has not sent End-of-RIB');
+    speaker.establish('10.0.0.3');
+    loop.onPeerState('10.0.0.3', 'Established');
+    await waitFor('first pass', () => dataplane.passes.length === 1);
+    assert.equal(dataplane.passes[0]!.full, true);
+    // later route changes are route-only passes
+    speaker.routes = [...speaker.routes, { prefix: '192.168.3.0/26', nextHop: '10.0.0.3' }];
+    loop.onRoutesChanged();
+    await waitFor('second pass', () => dataplane.passes.length === 2);
+    assert.equal(dataplane.passes[1]!.full, false);
+    assert.equal(dataplane.passes[1]!.learned.length, 2);
+  } finally {
+    await loop.stop();
+  }
+});
+
+test('a peer that never answers delays the first pass only until the grace ends', async () => {
+  const { dataplane, loop } = setup(snapshot(['a', 'b'], []), 100);
+  await loop.start();
+  try {
+    await sleep(40);
+    assert.equal(dataplane.passes.length, 0);
+    await waitFor('pass after the grace', () => dataplane.passes.length >= 1, { timeoutMs: 2000 });
+    assert.equal(dataplane.passes[0]!.full, true);
+  } finally {
+    await loop.stop();
+  }
+});

@@ -1,0 +1,253 @@
+/**
+ * The agent loop: follows the datastore and the speaker, and after every change (coalesced) or
+ * periodically makes the sessions, the announcements and the dataplane match the controller's
+ * view. One sync runs at a time; changes during a run cause exactly one more run.
+ */
+import type { AgentStatus } from './control-api.js';
+import { acceptRoute, desiredAnnouncements, desiredPeers, diffAnnouncements, diffPeers, findNode, nodeAsn } from './controller.js';
+import type { Logger } from './log.js';
+import type { AgentMetrics } from './metrics.js';
+import type { Announcement, DesiredPeer } from './model.js';
+import type { ClusterStore, DataplaneDriver, RouteSpeaker } from './ports.js';
+import { buildStatus } from './status.js';
+
+export interface LoopTimings {
+  /** full resync + dataplane drift repair */
+  resyncMs: number;
+  heartbeatMs: number;
+  /** after a (re)start, wait at most this long for peers' End-of-RIB before removing routes */
+  startupGraceMs: number;
+  /** coalescing delay after a change */
+  debounceMs: number;
+}
+
+export const DEFAULT_TIMINGS: LoopTimings = { resyncMs: 30_000, heartbeatMs: 10_000, startupGraceMs: 10_000, debounceMs: 1 };
+
+export interface LoopDeps {
+  name: string;
+  version: string;
+  store: ClusterStore;
+  speaker: RouteSpeaker;
+  dataplane: DataplaneDriver;
+  log: Logger;
+  metrics: AgentMetrics;
+  timings?: Partial<LoopTimings>;
+}
+
+export class AgentLoop {
+  readonly startedAt = new Date();
+  private readonly t: LoopTimings;
+  private readonly peers = new Map<string, DesiredPeer>();
+  private readonly announced = new Map<string, Announcement>();
+  private dataplaneProblems: string[] = [];
+  private dataplaneError: string | undefined;
+  private running: Promise<void> | undefined;
+  private pending = { control: false, dataplane: false, full: true };
+  private debounce: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+  private graceUntil = 0;
+
+  constructor(private readonly d: LoopDeps) {
+    this.t = { ...DEFAULT_TIMINGS, ...d.timings };
+  }
+
+  /** Starts following; the store must already be registered and the speaker started. */
+  async start(): Promise<void> {
+    this.graceUntil = Date.now() + this.t.startupGraceMs;
+    await this.d.store.follow(() => this.request('control'));
+    this.request('control');
+    this.timers.push(setInterval(() => this.request('full'), this.t.resyncMs));
+    this.timers.push(setInterval(() => void this.heartbeat(), this.t.heartbeatMs));
+    // re-check the startup grace shortly after it ends even if nothing else changes
+    this.timers.push(setTimeout(() => this.request('full'), this.t.startupGraceMs + 50));
+    void this.heartbeat();
+  }
+
+  /** Speaker callbacks. */
+  onRoutesChanged(): void {
+    this.request('dataplane');
+  }
+  onPeerState(address: string, state: string): void {
+    this.d.log.info({ peer: address, state }, 'BGP session state');
+    this.updateSessionMetrics();
+    if (state === 'Established' || Date.now() < this.graceUntil) this.request('dataplane');
+  }
+
+  /**
+   * Asks for a sync: 'control' = peers + announcements + dataplane; 'dataplane' = dataplane only;
+   * 'full' = everything, with a full read of the kernel (drift repair).
+   */
+  request(what: 'control' | 'dataplane' | 'full'): void {
+    if (this.stopped) return;
+    if (what === 'full') this.pending.control = true;
+    this.pending[what] = true;
+    if (this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      void this.kick();
+    }, this.t.debounceMs);
+  }
+
+  private async kick(): Promise<void> {
+    if (this.running) return; // the running sync re-checks `pending` when it ends
+    this.running = (async () => {
+      while (!this.stopped && (this.pending.control || this.pending.dataplane)) {
+        const { control, full } = this.pending;
+        this.pending = { control: false, dataplane: false, full: false };
+        try {
+          if (control && this.syncControl()) {
+            // let the speaker send its UPDATEs before the dataplane pass spawns its commands
+            await new Promise((r) => setImmediate(r));
+          }
+          await this.syncDataplane(full);
+        } catch (err) {
+          this.d.log.error({ err }, 'sync failed');
+        }
+      }
+    })().finally(() => {
+      this.running = undefined;
+    });
+    await this.running;
+  }
+
+  /** Sessions and announcements from the current snapshot; true when anything was sent. */
+  private syncControl(): boolean {
+    const snap = this.d.store.current();
+    const pools = snap.pools;
+    // announcements first: a new session's initial update (and End-of-RIB) must already carry them,
+    // or a restarted agent's peers would sweep its routes
+    const { announce, withdraw } = diffAnnouncements(this.announced, desiredAnnouncements(snap, this.d.name));
+    if (withdraw.length) {
+      this.d.speaker.withdraw(withdraw);
+      for (const p of withdraw) this.announced.delete(p);
+    }
+    if (announce.length) {
+      this.d.speaker.announce(announce);
+      for (const a of announce) this.announced.set(a.prefix, a);
+    }
+    const wantPeers = desiredPeers(snap, this.d.name);
+    const { add, remove } = diffPeers(this.peers, wantPeers);
+    for (const addr of remove) {
+      this.d.log.info({ peer: addr }, 'removing BGP peer');
+      this.d.speaker.removePeer(addr);
+      this.peers.delete(addr);
+    }
+    for (const p of add) {
+      this.d.log.info({ peer: p.address, asn: p.asn, type: p.type }, 'adding BGP peer');
+      // reads the pools at import time, so a new pool is honoured without re-adding the peer
+      this.d.speaker.addPeer(p, (prefix) => acceptRoute(p, prefix, this.d.store.current().pools ?? pools));
+      this.peers.set(p.address, p);
+    }
+    if (add.length || remove.length || announce.length || withdraw.length)
+      this.d.log.info(
+        { peersAdded: add.length, peersRemoved: remove.length, announced: announce.length, withdrawn: withdraw.length },
+        'control plane synced',
+      );
+    this.updateSessionMetrics();
+    this.d.metrics.setIpamUsage(snap, this.d.name);
+    return add.length + remove.length + announce.length + withdraw.length > 0;
+  }
+
+  /**
+   * True while a restarted agent still waits for its peers' routes: removing kernel routes then
+   * would break forwarding that graceful restart is meant to keep.
+   */
+  private inStartupGrace(): boolean {
+    if (Date.now() >= this.graceUntil) return false;
+    for (const addr of this.peers.keys()) {
+      if (this.d.speaker.runtime(addr)?.fsmState !== 'Established' || !this.d.speaker.endOfRibReceived(addr)) return true;
+    }
+    this.graceUntil = 0;
+    return false;
+  }
+
+  private async syncDataplane(full: boolean): Promise<void> {
+    if (this.inStartupGrace()) {
+      this.pending.full = true; // the first pass after the grace reads everything
+      return;
+    }
+    const snap = this.d.store.current();
+    if (!findNode(snap, this.d.name)) return;
+    const end = this.d.metrics.reconcileDuration.startTimer();
+    try {
+      await this.d.store.ensureVtep(this.d.name);
+      const res = await this.d.dataplane.reconcile(this.d.store.current(), this.d.name, this.d.speaker.learned(), full);
+      if (res.retryInMs !== undefined && !this.retryTimer) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.request('dataplane');
+        }, res.retryInMs);
+      }
+      this.dataplaneProblems = res.problems;
+      this.dataplaneError = undefined;
+      this.d.metrics.routesProgrammed.set({ kind: 'remote' }, res.routes.remote);
+      this.d.metrics.routesProgrammed.set({ kind: 'blackhole' }, res.routes.blackhole);
+      this.d.metrics.routesProgrammed.set({ kind: 'workload' }, res.routes.workload);
+    } catch (err) {
+      this.d.metrics.reconcileErrors.inc();
+      this.dataplaneError = `dataplane reconcile failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.d.log.error({ err }, 'dataplane reconcile failed');
+    } finally {
+      end();
+    }
+  }
+
+  private updateSessionMetrics(): void {
+    const states: string[] = [];
+    let pin = 0;
+    let pout = 0;
+    for (const addr of this.peers.keys()) {
+      const rt = this.d.speaker.runtime(addr);
+      states.push(rt?.fsmState ?? 'Idle');
+      pin += rt?.prefixesAccepted ?? 0;
+      pout += rt?.prefixesAdvertised ?? 0;
+    }
+    this.d.metrics.setSessions(states);
+    this.d.metrics.prefixes.set({ direction: 'in' }, pin);
+    this.d.metrics.prefixes.set({ direction: 'out' }, pout);
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.d.store.heartbeat({
+        node: this.d.name,
+        startedAt: this.startedAt.toISOString(),
+        pid: process.pid,
+        version: this.d.version,
+      });
+    } catch (err) {
+      this.d.log.warn({ err }, 'heartbeat failed');
+    }
+  }
+
+  errors(): string[] {
+    return [...this.d.store.problems(), ...this.dataplaneProblems, ...(this.dataplaneError ? [this.dataplaneError] : [])];
+  }
+
+  status(): AgentStatus {
+    const snap = this.d.store.current();
+    const self = findNode(snap, this.d.name);
+    const { asn, inherited } = nodeAsn(snap, self);
+    this.updateSessionMetrics();
+    return buildStatus({
+      pid: process.pid,
+      version: this.d.version,
+      startedAt: this.startedAt,
+      now: new Date(),
+      node: { name: this.d.name, ipv4: self?.ipv4 ?? null, ipv6: self?.ipv6 ?? null, asn, asnInherited: inherited },
+      peers: [...this.peers.values()].map((peer) => ({ peer, runtime: this.d.speaker.runtime(peer.address) })),
+      errors: this.errors(),
+    });
+  }
+
+  /** Stops timers and waits for a running sync; the speaker and store are closed by the caller. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.debounce) clearTimeout(this.debounce);
+    for (const t of this.timers) clearTimeout(t);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.running?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * RouteSpeaker over @bgp/ts-bgp's BgpSpeaker: graceful restart toward every peer, import policy
+ * from the controller, a max-prefix limit, and a best-route table kept from the batched
+ * bestPathChanges events (routes learned from peers only).
+ */
+import { BgpSpeaker, type BestPathChange, type PeerStats } from '@bgp/ts-bgp';
+import type { Logger } from './log.js';
+import type { Announcement, DesiredPeer, LearnedRoute } from './model.js';
+import type { RouteSpeaker, SpeakerEvents } from './ports.js';
+import type { PeerRuntime } from './status.js';
+
+export interface SpeakerConfig {
+  asn: number;
+  routerId: string;
+  listenAddress: string;
+  port: number;
+  log: Logger;
+  /** how long peers keep our routes while we restart (s) */
+  restartTimeSec?: number;
+  /** more prefixes than this from one peer ends the session (Cease) */
+  maxPrefixes?: number;
+  /** route reflector cluster id (mesh off, this node reflects) */
+  clusterId?: string;
+}
+
+export const DEFAULT_MAX_PREFIXES = 100_000;
+const STOP_BOUND_MS = 1500;
+
+export class BgpSpeakerAdapter implements RouteSpeaker {
+  private readonly speaker: BgpSpeaker;
+  private readonly best = new Map<string, LearnedRoute>();
+  private readonly eor = new Set<string>();
+  private readonly ports = new Map<string, number>();
+
+  constructor(private readonly cfg: SpeakerConfig) {
+    this.speaker = new BgpSpeaker({
+      asn: cfg.asn,
+      routerId: cfg.routerId,
+      listen: { host: cfg.listenAddress, port: cfg.port },
+      holdTimeSec: 30,
+      connectRetrySec: 1,
+      ...(cfg.clusterId ? { clusterId: cfg.clusterId } : {}),
+      // R bit: after a restart peers must not wait for our End-of-RIB; F bit: kernel routes kept
+      gracefulRestart: { restartTimeSec: cfg.restartTimeSec ?? 120, restarting: true, forwardingPreserved: true },
+    });
+  }
+
+  async start(events: SpeakerEvents): Promise<void> {
+    this.speaker.on('bestPathChanges', (changes: BestPathChange[]) => {
+      let changed = false;
+      for (const c of changes) {
+        const b = c.best;
+        if (b && b.peer !== undefined && b.nextHop) {
+          const prev = this.best.get(c.prefix);
+          if (prev?.nextHop !== b.nextHop) changed = true;
+          this.best.set(c.prefix, { prefix: c.prefix, nextHop: b.nextHop });
+        } else if (this.best.delete(c.prefix)) changed = true;
+      }
+      if (changed) {
+        this.cfg.log.debug({ changes: changes.length }, 'best routes changed');
+        events.onRoutesChanged();
+      }
+    });
+    this.speaker.on('peerState', (ev) => {
+      if (ev.state !== 'Established') this.eor.delete(ev.address);
+      events.onPeerState(ev.address, ev.state);
+    });
+    this.speaker.on('endOfRib', (ev) => {
+      this.eor.add(ev.peer);
+      events.onPeerState(ev.peer, 'Established');
+    });
+    this.speaker.on('notification', (ev) =>
+      this.cfg.log.info({ peer: ev.peer, direction: ev.direction, reason: ev.reason }, 'BGP notification'),
+    );
+    await this.speaker.start();
+  }
+
+  addPeer(peer: DesiredPeer, accept: (prefix: string) => boolean): void {
+    this.speaker.addPeer({
+      address: peer.address,
+      asn: peer.asn,
+      port: this.cfg.port,
+      localAddress: this.cfg.listenAddress,
+      routeReflectorClient: peer.routeReflectorClient,
+      maxPrefixes: this.cfg.maxPrefixes ?? DEFAULT_MAX_PREFIXES,
+      families: [peer.family],
+      importPolicy: (route) => (accept(route.prefix) ? route.attrs : null),
+    });
+    this.ports.set(peer.address, this.cfg.port);
+  }
+
+  removePeer(address: string): void {
+    this.eor.delete(address);
+    this.ports.delete(address);
+    void Promise.resolve(this.speaker.removePeer(address)).catch((err: unknown) =>
+      this.cfg.log.warn({ err, peer: address }, 'removing BGP peer failed'),
+    );
+  }
+
+  announce(routes: Announcement[]): void {
+    const byNextHop = new Map<string, string[]>();
+    for (const r of routes) byNextHop.set(r.nextHop, [...(byNextHop.get(r.nextHop) ?? []), r.prefix]);
+    for (const [nextHop, prefixes] of byNextHop) this.speaker.announce(prefixes, { nextHop });
+    this.cfg.log.debug({ prefixes: routes.length }, 'announced');
+  }
+
+  withdraw(prefixes: string[]): void {
+    this.speaker.withdraw(prefixes);
+  }
+
+  learned(): LearnedRoute[] {
+    return [...this.best.values()];
+  }
+
+  runtime(address: string): PeerRuntime | undefined {
+    const s: PeerStats | undefined = this.speaker.peerStats(address);
+    if (!s) return undefined;
+    const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
+    return {
+      fsmState: s.state,
+      since: s.stateSince ? new Date(s.stateSince) : null,
+      ...(s.lastError ? { lastError: s.lastError } : {}),
+      prefixesReceived: s.prefixesReceived,
+      prefixesAccepted: sum(s.prefixesAccepted),
+      prefixesAdvertised: sum(s.prefixesAdvertised),
+    };
+  }
+
+  endOfRibReceived(address: string): boolean {
+    return this.eor.has(address);
+  }
+
+  /** Cease to every peer; bounded, since sockets a peer keeps half-open would hold it up. */
+  async stop(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((r) => (timer = setTimeout(r, STOP_BOUND_MS)));
+    await Promise.race([this.speaker.stop(), bound]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,194 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  acceptRoute,
+  desiredAnnouncements,
+  dataplaneInput,
+  desiredPeers,
+  diffAnnouncements,
+  diffPeers,
+} from './controller.js';
+import type { ClusterSnapshot, DesiredPeer, PoolRecord } from './model.js';
+
+const pool = (cidr: string, o: Partial<PoolRecord> = {}): PoolRecord => ({
+  cidr,
+  ipipMode: 'never',
+  vxlanMode: 'never',
+  natOutgoing: false,
+  disabled: false,
+  blockSize: 26,
+  ...o,
+});
+
+const snap = (o: Partial<ClusterSnapshot> = {}): ClusterSnapshot => ({
+  config: { defaultAsn: 64511, nodeMesh: true },
+  nodes: [
+    { name: 'a', ipv4: '198.51.100.1', ipv4Cidr: '198.51.100.1/24', ipv6: null },
+    { name: 'b', ipv4: '198.51.100.2', ipv4Cidr: '198.51.100.2/24', ipv6: null, asn: 65001 },
+    { name: 'c', ipv4: '203.0.113.3', ipv4Cidr: '203.0.113.3/24', ipv6: null },
+  ],
+  pools: [pool('192.168.0.0/16')],
+  peers: [],
+  blocks: [],
+  borrowed: [],
+  endpoints: [],
+  ...o,
+});
+
+describe('desiredPeers', () => {
+  test('full mesh: every other node with its own or the default AS', () => {
+    const peers = desiredPeers(snap(), 'a');
+    assert.deepEqual(
+      peers.map((p) => [p.address, p.asn, p.type]),
+      [
+        ['198.51.100.2', 65001, 'node-to-node mesh'],
+        ['203.0.113.3', 64511, 'node-to-node mesh'],
+      ],
+    );
+  });
+
+  test('global and own node peers are added, other nodes\u2019 peers and our own address are not', () => {
+    const s = snap({
+      peers: [
+        { address: '192.0.2.9', asn: 65100 },
+        { address: '192.0.2.10', asn: 65101, node: 'a' },
+        { address: '192.0.2.11', asn: 65102, node: 'b' },
+        { address: '198.51.100.1', asn: 65103 },
+      ],
+    });
+    const peers = desiredPeers(s, 'a');
+    assert.deepEqual(
+      peers.filter((p) => p.type !== 'node-to-node mesh').map((p) => [p.address, p.type]),
+      [
+        ['192.0.2.10', 'node specific'],
+        ['192.0.2.9', 'global'],
+      ],
+    );
+  });
+
+  test('mesh off: plain nodes peer with reflectors only, reflectors with everyone as clients', () => {
+    const s = snap({ config: { defaultAsn: 64511, nodeMesh: false } });
+    s.nodes[2]!.routeReflectorClusterId = '1.0.0.1';
+    assert.deepEqual(
+      desiredPeers(s, 'a').map((p) => [p.address, p.routeReflectorClient]),
+      [['203.0.113.3', false]],
+    );
+    assert.deepEqual(
+      desiredPeers(s, 'c').map((p) => [p.address, p.routeReflectorClient]),
+      [
+        ['198.51.100.1', true],
+        ['198.51.100.2', true],
+      ],
+    );
+  });
+
+  test('an unregistered node wants no peers', () => {
+    assert.deepEqual(desiredPeers(snap(), 'zz'), []);
+  });
+});
+
+describe('desiredAnnouncements', () => {
+  test('affine blocks and borrowed host routes, next hop = node IP', () => {
+    const s = snap({
+      blocks: [
+        { cidr: '192.168.1.0/26', affinity: 'a' },
+        { cidr: '192.168.2.0/26', affinity: 'b' },
+      ],
+      borrowed: [
+        { ip: '192.168.2.5', node: 'a' },
+        { ip: '192.168.1.7', node: 'a' },
+        { ip: '192.168.2.6', node: 'b' },
+      ],
+    });
+    assert.deepEqual(desiredAnnouncements(s, 'a'), [
+      { prefix: '192.168.1.0/26', nextHop: '198.51.100.1' },
+      { prefix: '192.168.2.5/32', nextHop: '198.51.100.1' },
+    ]);
+  });
+});
+
+describe('acceptRoute', () => {
+  const pools = [pool('192.168.0.0/16')];
+  const mesh: Pick<DesiredPeer, 'type'> = { type: 'node-to-node mesh' };
+  test('mesh peers: only prefixes inside pools', () => {
+    assert.equal(acceptRoute(mesh, '192.168.4.0/26', pools), true);
+    assert.equal(acceptRoute(mesh, '0.0.0.0/0', pools), false);
+    assert.equal(acceptRoute(mesh, '192.168.0.0/15', pools), false);
+    assert.equal(acceptRoute(mesh, '198.51.100.0/24', pools), false);
+  });
+  test('global peers: what the operator allowed, else the pools', () => {
+    assert.equal(acceptRoute({ type: 'global', acceptPrefixes: ['0.0.0.0/0'] }, '10.0.0.0/8', pools), true);
+    assert.equal(acceptRoute({ type: 'global' }, '10.0.0.0/8', pools), false);
+    assert.equal(acceptRoute({ type: 'node-to-node mesh', acceptPrefixes: ['0.0.0.0/0'] }, '10.0.0.0/8', pools), false);
+  });
+});
+
+describe('diffs', () => {
+  const p = (address: string, asn = 64511): DesiredPeer => ({
+    address,
+    asn,
+    family: 'ipv4',
+    type: 'node-to-node mesh',
+    routeReflectorClient: false,
+  });
+  test('peers: added, removed, AS changed = re-added', () => {
+    const current = new Map([p('10.0.0.1'), p('10.0.0.2'), p('10.0.0.3')].map((x) => [x.address, x]));
+    const d = diffPeers(current, [p('10.0.0.1'), p('10.0.0.3', 65000), p('10.0.0.4')]);
+    assert.deepEqual(d.remove.sort(), ['10.0.0.2', '10.0.0.3']);
+    assert.deepEqual(d.add.map((x) => x.address).sort(), ['10.0.0.3', '10.0.0.4']);
+  });
+  test('announcements: new next hop re-announced, gone withdrawn', () => {
+    const current = new Map([
+      ['10.1.0.0/26', { prefix: '10.1.0.0/26', nextHop: '1.1.1.1' }],
+      ['10.2.0.0/26', { prefix: '10.2.0.0/26', nextHop: '1.1.1.1' }],
+    ]);
+    const d = diffAnnouncements(current, [
+      { prefix: '10.1.0.0/26', nextHop: '1.1.1.2' },
+      { prefix: '10.3.0.0/26', nextHop: '1.1.1.1' },
+    ]);
+    assert.deepEqual(d.withdraw, ['10.2.0.0/26']);
+    assert.deepEqual(
+      d.announce.map((a) => a.prefix),
+      ['10.1.0.0/26', '10.3.0.0/26'],
+    );
+  });
+});
+
+describe('dataplaneInput', () => {
+  const underlay = { interface: 'eth0', cidr: '198.51.100.0/24' };
+  test('remote routes inside pools only, local blocks, local workloads, other nodes\u2019 VTEPs', () => {
+    const s = snap({
+      pools: [pool('192.168.0.0/16', { natOutgoing: true, vxlanMode: 'cross-subnet' })],
+      blocks: [
+        { cidr: '192.168.1.0/26', affinity: 'a' },
+        { cidr: '192.168.2.0/26', affinity: 'b' },
+      ],
+      endpoints: [
+        { node: 'a', id: 'ep1', ips: ['192.168.1.2/32'], hostIf: 'ts1' },
+        { node: 'b', id: 'ep2', ips: ['192.168.2.2/32'], hostIf: 'ts2' },
+      ],
+    });
+    s.nodes[0]!.vtep = { ip: '192.168.1.1', mac: '02:00:00:00:00:01' };
+    s.nodes[2]!.vtep = { ip: '192.168.3.1', mac: '02:00:00:00:00:03' };
+    const d = dataplaneInput(
+      s,
+      'a',
+      [
+        { prefix: '192.168.2.0/26', nextHop: '198.51.100.2' },
+        { prefix: '0.0.0.0/0', nextHop: '198.51.100.2' },
+        { prefix: '192.168.1.0/26', nextHop: '198.51.100.1' },
+      ],
+      underlay,
+    )!;
+    assert.deepEqual(d.remoteRoutes, [{ prefix: '192.168.2.0/26', nextHop: '198.51.100.2' }]);
+    assert.deepEqual(d.localBlocks, ['192.168.1.0/26']);
+    assert.deepEqual(d.workloads, [{ ip: '192.168.1.2', hostIfName: 'ts1' }]);
+    assert.deepEqual(d.remoteVteps, [{ nodeIp: '203.0.113.3', vtepIp: '192.168.3.1', vtepMac: '02:00:00:00:00:03' }]);
+    assert.deepEqual(d.node.vxlan, { vtepIp: '192.168.1.1', vtepMac: '02:00:00:00:00:01' });
+    assert.equal(d.pools[0]!.natOutgoing, true);
+  });
+
+  test('nothing before this node is registered', () => {
+    assert.equal(dataplaneInput(snap(), 'zz', [], underlay), null);
+  });
+});

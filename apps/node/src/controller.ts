@@ -1,0 +1,194 @@
+/**
+ * The agent's pure core: from a cluster snapshot (and the routes BGP selected) to the peers it
+ * wants, the prefixes it announces, what it accepts, and the dataplane it wants. No I/O here; the
+ * shells in agent.ts apply the differences.
+ */
+import type { PeerType } from './control-api.js';
+import type { DataplaneInput } from '@tsnet/dataplane';
+import { cidrContains, familyOf, parseCidr } from './net.js';
+import type {
+  Announcement,
+  ClusterSnapshot,
+  DesiredPeer,
+  LearnedRoute,
+  NodeRecord,
+  PoolRecord,
+} from './model.js';
+
+export function findNode(snap: ClusterSnapshot, name: string): NodeRecord | undefined {
+  return snap.nodes.find((n) => n.name === name);
+}
+
+/** This node's AS and whether it is the cluster default. */
+export function nodeAsn(snap: ClusterSnapshot, node: NodeRecord | undefined): { asn: number; inherited: boolean } {
+  return node?.asn !== undefined ? { asn: node.asn, inherited: false } : { asn: snap.config.defaultAsn, inherited: true };
+}
+
+/**
+ * The sessions this node wants: the iBGP full mesh (every other node, per family it shares) when
+ * the mesh is on; with the mesh off, route reflectors peer with every node (as their clients) and
+ * other nodes peer with the reflectors only; plus global peers and this node's own peers. An
+ * address appears once (mesh wins over configured peers); our own addresses never.
+ */
+export function desiredPeers(snap: ClusterSnapshot, selfName: string): DesiredPeer[] {
+  const self = findNode(snap, selfName);
+  if (!self) return [];
+  const own = new Set([self.ipv4, self.ipv6].filter((a): a is string => !!a));
+  const out = new Map<string, DesiredPeer>();
+  const add = (p: DesiredPeer): void => {
+    if (own.has(p.address) || out.has(p.address)) return;
+    out.set(p.address, p);
+  };
+  const selfIsRr = self.routeReflectorClusterId !== undefined;
+  for (const other of snap.nodes) {
+    if (other.name === selfName) continue;
+    const otherIsRr = other.routeReflectorClusterId !== undefined;
+    const meshPeer = snap.config.nodeMesh || selfIsRr || otherIsRr;
+    if (!meshPeer) continue;
+    const asn = nodeAsn(snap, other).asn;
+    const rrClient = !snap.config.nodeMesh && selfIsRr && !otherIsRr;
+    if (self.ipv4 && other.ipv4)
+      add({ address: other.ipv4, asn, family: 'ipv4', type: 'node-to-node mesh', routeReflectorClient: rrClient });
+    if (self.ipv6 && other.ipv6)
+      add({ address: other.ipv6, asn, family: 'ipv6', type: 'node-to-node mesh', routeReflectorClient: rrClient });
+  }
+  for (const p of snap.peers) {
+    if (p.node !== undefined && p.node !== selfName) continue;
+    const type: PeerType = p.node === undefined ? 'global' : 'node specific';
+    const family = familyOf(p.address);
+    if (family === 'ipv4' ? !self.ipv4 : !self.ipv6) continue;
+    add({
+      address: p.address,
+      asn: p.asn,
+      family,
+      type,
+      routeReflectorClient: false,
+      ...(p.acceptPrefixes ? { acceptPrefixes: p.acceptPrefixes } : {}),
+    });
+  }
+  return [...out.values()].sort((a, b) => a.address.localeCompare(b.address));
+}
+
+/**
+ * What this node announces: each block affine to it, and a host route for every address it uses
+ * from a block affine to another node; next hop is this node's address of the family.
+ */
+export function desiredAnnouncements(snap: ClusterSnapshot, selfName: string): Announcement[] {
+  const self = findNode(snap, selfName);
+  if (!self) return [];
+  const nextHopFor = (prefix: string): string | null => (familyOf(prefix) === 'ipv4' ? self.ipv4 : self.ipv6);
+  const out: Announcement[] = [];
+  const poolOf = (prefix: string): PoolRecord | undefined => snap.pools.find((p) => cidrContains(p.cidr, prefix));
+  for (const b of snap.blocks) {
+    if (b.affinity !== selfName) continue;
+    const nh = nextHopFor(b.cidr);
+    if (nh) out.push({ prefix: b.cidr, nextHop: nh });
+  }
+  for (const a of snap.borrowed) {
+    if (a.node !== selfName) continue;
+    const host = familyOf(a.ip) === 'ipv4' ? `${a.ip}/32` : `${a.ip}/128`;
+    const nh = nextHopFor(host);
+    // only when the containing block is someone else's (our own blocks already cover it)
+    const block = snap.blocks.find((b) => cidrContains(b.cidr, host));
+    if (nh && block?.affinity !== selfName && poolOf(host)) out.push({ prefix: host, nextHop: nh });
+  }
+  return out.sort((a, b) => a.prefix.localeCompare(b.prefix));
+}
+
+/**
+ * Import policy: from mesh peers only prefixes inside a configured pool (so a peer cannot hijack
+ * the default route or host networks); from global/node peers what the operator allowed for that
+ * peer, or the pools when nothing was set.
+ */
+export function acceptRoute(peer: Pick<DesiredPeer, 'type' | 'acceptPrefixes'>, prefix: string, pools: PoolRecord[]): boolean {
+  const allowed = peer.type !== 'node-to-node mesh' && peer.acceptPrefixes ? peer.acceptPrefixes : pools.map((p) => p.cidr);
+  return allowed.some((c) => cidrContains(c, prefix));
+}
+
+/** Differences between the sessions we have and the ones we want (changed AS = remove + add). */
+export function diffPeers(
+  current: ReadonlyMap<string, DesiredPeer>,
+  desired: DesiredPeer[],
+): { add: DesiredPeer[]; remove: string[] } {
+  const want = new Map(desired.map((p) => [p.address, p]));
+  const remove: string[] = [];
+  const add: DesiredPeer[] = [];
+  for (const [addr, have] of current) {
+    const w = want.get(addr);
+    if (!w || w.asn !== have.asn || w.routeReflectorClient !== have.routeReflectorClient) remove.push(addr);
+  }
+  for (const w of desired) {
+    const have = current.get(w.address);
+    if (!have || remove.includes(w.address)) add.push(w);
+  }
+  return { add, remove };
+}
+
+export function diffAnnouncements(
+  current: ReadonlyMap<string, Announcement>,
+  desired: Announcement[],
+): { announce: Announcement[]; withdraw: string[] } {
+  const want = new Map(desired.map((a) => [a.prefix, a]));
+  const withdraw = [...current.keys()].filter((p) => !want.has(p));
+  const announce = desired.filter((a) => current.get(a.prefix)?.nextHop !== a.nextHop);
+  return { announce, withdraw };
+}
+
+/** Where this node sits on the underlay (detected at start from the node address). */
+export interface UnderlayInfo {
+  interface: string;
+  /** the underlay subnet, e.g. 198.51.100.0/24 */
+  cidr: string;
+  mtu?: number;
+}
+
+/**
+ * The dataplane's input from the snapshot and the routes BGP selected: remote routes only for
+ * prefixes inside a pool and not via ourselves, local blocks, local workloads, VTEPs of the
+ * other nodes. Null until this node is registered with an IPv4 address.
+ */
+export function dataplaneInput(
+  snap: ClusterSnapshot,
+  selfName: string,
+  learned: LearnedRoute[],
+  underlay: UnderlayInfo,
+): DataplaneInput | null {
+  const self = findNode(snap, selfName);
+  if (!self?.ipv4) return null;
+  const own = new Set([self.ipv4, self.ipv6].filter((a): a is string => !!a));
+  const pools = snap.pools;
+  const remoteRoutes = learned
+    .filter((r) => !own.has(r.nextHop) && pools.some((p) => cidrContains(p.cidr, r.prefix)))
+    .map((r) => ({ prefix: r.prefix, nextHop: r.nextHop }))
+    .sort((a, b) => a.prefix.localeCompare(b.prefix));
+  const remoteVteps = snap.nodes
+    .filter((n) => n.name !== selfName && n.ipv4 && n.vtep)
+    .map((n) => ({ nodeIp: n.ipv4!, vtepIp: n.vtep!.ip, vtepMac: n.vtep!.mac }));
+  const workloads = snap.endpoints
+    .filter((e) => e.node === selfName)
+    .flatMap((e) => e.ips.map((ip) => ({ ip: ip.split('/')[0]!, hostIfName: e.hostIf })))
+    .sort((a, b) => a.ip.localeCompare(b.ip));
+  return {
+    node: {
+      name: selfName,
+      ipv4: self.ipv4,
+      underlay: { interface: underlay.interface, cidr: underlay.cidr, ...(underlay.mtu ? { mtu: underlay.mtu } : {}) },
+      ...(self.vtep ? { vxlan: { vtepIp: self.vtep.ip, vtepMac: self.vtep.mac } } : {}),
+    },
+    pools: pools.map((p) => ({
+      cidr: p.cidr,
+      ipipMode: p.ipipMode,
+      vxlanMode: p.vxlanMode,
+      natOutgoing: p.natOutgoing,
+      disabled: p.disabled,
+    })),
+    localBlocks: snap.blocks.filter((b) => b.affinity === selfName).map((b) => b.cidr).sort(),
+    remoteRoutes,
+    remoteVteps,
+    workloads,
+  };
+}
+
+/** Does the cluster need VTEPs (any IPv4 vxlan pool)? */
+export const needsVtep = (snap: ClusterSnapshot): boolean =>
+  snap.pools.some((p) => p.vxlanMode !== 'never' && parseCidr(p.cidr).family === 'ipv4');

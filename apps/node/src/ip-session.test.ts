@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Netns, netnsUnsupportedReason, uniquePrefix } from '@tsnet/testkit';
+import { IpBatchSession } from './ip-session.js';
+
+test('ip batch session: batches complete, failures are reported, the session is reused', { skip: netnsUnsupportedReason() }, async () => {
+  const ns = await Netns.create(uniquePrefix('ips'));
+  const s = new IpBatchSession(ns.name);
+  try {
+    await ns.ip('link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1');
+    await ns.ip('link', 'set', 'd0', 'up');
+    assert.equal(await s.run(['route replace 203.0.113.0/24 dev d0 proto 80', 'route replace blackhole 198.51.100.0/26 proto 80']), '');
+    assert.match(await ns.ip('route', 'show', 'proto', '80'), /203\.0\.113\.0\/24 dev d0[\s\S]*198\.51\.100\.0\/26|blackhole 198\.51\.100\.0\/26[\s\S]*203\.0\.113\.0\/24/);
+    const err = await s.run(['route del 192.0.2.0/24 proto 80 table main', 'route del 203.0.113.0/24 proto 80 table main']);
+    assert.match(err, /Command failed -:\d+/); // line numbers count over the session
+    assert.doesNotMatch(await ns.ip('route', 'show', 'proto', '80'), /203\.0\.113/, 'the line after the failing one still ran');
+    assert.equal(await s.run(['link show dev lo']), '', 'still usable after a failure');
+  } finally {
+    await s.close();
+    await ns.delete();
+  }
+  assert.match(await s.run(['link show dev lo']), /closed/);
+});

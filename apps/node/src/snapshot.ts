@@ -1,0 +1,88 @@
+/**
+ * Datastore records → the controller's ClusterSnapshot (pure). Borrowed addresses come from the
+ * blocks: an allocation whose node differs from the block's affinity.
+ */
+import { DEFAULT_CLUSTER_CONFIG, type AnyStored, type NodeRecord as StoredNode } from '@tsnet/datastore';
+import type { ClusterSnapshot, NodeRecord } from './model.js';
+import { bigintToIp, parseCidr } from './net.js';
+
+/** Extra node fields the agent records for VXLAN (kept by the datastore as unknown fields). */
+export interface VtepFields {
+  vxlanTunnelAddr?: string;
+  vxlanTunnelMac?: string;
+}
+
+export function nodeFromStored(n: StoredNode & VtepFields): NodeRecord {
+  return {
+    name: n.name,
+    ipv4: n.ipv4 ?? null,
+    ...(n.ipv4Network ? { ipv4Cidr: n.ipv4Network } : {}),
+    ipv6: n.ipv6 ?? null,
+    ...(n.asn !== undefined ? { asn: n.asn } : {}),
+    ...(n.routeReflector ? { routeReflectorClusterId: n.routeReflector.clusterId } : {}),
+    ...(n.vxlanTunnelAddr && n.vxlanTunnelMac ? { vtep: { ip: n.vxlanTunnelAddr, mac: n.vxlanTunnelMac } } : {}),
+  };
+}
+
+/** `acceptPrefixes` on a peer record (an extra field the datastore keeps): what it may send us. */
+function acceptOf(peer: object): { acceptPrefixes?: string[] } {
+  const a = (peer as { acceptPrefixes?: unknown }).acceptPrefixes;
+  return Array.isArray(a) && a.every((x) => typeof x === 'string') ? { acceptPrefixes: a as string[] } : {};
+}
+
+export function clusterFromRecords(records: Iterable<AnyStored>): ClusterSnapshot {
+  const snap: ClusterSnapshot = {
+    config: { defaultAsn: DEFAULT_CLUSTER_CONFIG.defaultAsn, nodeMesh: DEFAULT_CLUSTER_CONFIG.nodeMesh },
+    nodes: [],
+    pools: [],
+    peers: [],
+    blocks: [],
+    borrowed: [],
+    endpoints: [],
+  };
+  for (const r of records) {
+    switch (r.kind) {
+      case 'clusterConfig':
+        snap.config = { defaultAsn: r.value.defaultAsn, nodeMesh: r.value.nodeMesh };
+        break;
+      case 'node':
+        snap.nodes.push(nodeFromStored(r.value));
+        break;
+      case 'pool':
+        snap.pools.push({ ...r.value });
+        break;
+      case 'globalPeer':
+        snap.peers.push({ address: r.value.ip, asn: r.value.asn, ...acceptOf(r.value) });
+        break;
+      case 'nodePeer':
+        snap.peers.push({ address: r.value.ip, asn: r.value.asn, node: r.value.node ?? r.id[0]!, ...acceptOf(r.value) });
+        break;
+      case 'block': {
+        const b = r.value;
+        const c = parseCidr(b.cidr);
+        const inUse: Record<string, number> = {};
+        b.allocations.forEach((attr, ordinal) => {
+          if (attr === null) return;
+          const node = b.attributes[attr]?.node;
+          if (!node) return;
+          inUse[node] = (inUse[node] ?? 0) + 1;
+          if (node !== b.affinity) snap.borrowed.push({ ip: bigintToIp(c.net + BigInt(ordinal), c.family), node });
+        });
+        snap.blocks.push({ cidr: b.cidr, affinity: b.affinity, inUse });
+        break;
+      }
+      case 'dockerEndpoint': {
+        const e = r.value;
+        // the plugin keeps records of endpoints that left (active: false); their veth is gone
+        if ((e as { active?: boolean }).active === false) break;
+        const ips = [e.ipv4, e.ipv6].filter((x): x is string => !!x);
+        snap.endpoints.push({ node: e.node, id: e.id, ips, hostIf: e.hostVeth });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  snap.nodes.sort((a, b) => a.name.localeCompare(b.name));
+  return snap;
+}

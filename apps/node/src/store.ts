@@ -1,0 +1,128 @@
+/**
+ * ClusterStore over @tsnet/datastore: registers the node, follows the model by watch (snapshot
+ * then events) into an in-memory map, and derives the controller's snapshot from it on demand.
+ */
+import { Datastore, EtcdUnreachableError, type AnyStored, type DatastoreWatch, type Kind, type NodeRecord } from '@tsnet/datastore';
+import type { EtcdConnection } from './options.js';
+import type { ClusterSnapshot } from './model.js';
+import type { ClusterStore, SelfRegistration } from './ports.js';
+import { clusterFromRecords, type VtepFields } from './snapshot.js';
+import type { Logger } from './log.js';
+import { ensureDefaultPools, ensureVtepAddress } from './ipam-glue.js';
+
+/** The kinds the agent acts on (heartbeats, handles and affinities only add noise). */
+const FOLLOWED: Kind[] = ['clusterConfig', 'node', 'globalPeer', 'nodePeer', 'pool', 'block', 'dockerEndpoint'];
+
+export class DatastoreClusterStore implements ClusterStore {
+  private readonly records = new Map<string, AnyStored>();
+  private cached: ClusterSnapshot | undefined;
+  private watch: DatastoreWatch | undefined;
+  private connected = true;
+  private lastError: string | undefined;
+
+  private constructor(
+    readonly ds: Datastore,
+    private readonly log: Logger,
+  ) {}
+
+  /** Connects, retrying while etcd is unreachable for up to `waitMs` (progress via onWait). */
+  static async connect(
+    etcd: EtcdConnection,
+    log: Logger,
+    onWait: (msg: string) => void,
+    waitMs = 60_000,
+  ): Promise<DatastoreClusterStore> {
+    const opts = {
+      endpoints: etcd.endpoints,
+      ...(etcd.caFile ? { caFile: etcd.caFile } : {}),
+      ...(etcd.certFile ? { certFile: etcd.certFile } : {}),
+      ...(etcd.keyFile ? { keyFile: etcd.keyFile } : {}),
+      ...(etcd.prefix ? { prefix: etcd.prefix } : {}),
+      onBadValue: (bad: { key: string; reason: string }) => log.warn(bad, 'ignoring bad datastore value'),
+    };
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      onWait(`waiting for etcd at ${etcd.endpoints.join(',')}`);
+      try {
+        return new DatastoreClusterStore(await Datastore.connect(opts), log);
+      } catch (err) {
+        // unreachable etcd is waited for (it may be starting too); anything else is fatal
+        if (!(err instanceof EtcdUnreachableError) || Date.now() >= deadline) throw err;
+        log.warn({ err: err.message }, 'etcd not reachable yet');
+      }
+    }
+  }
+
+  async register(self: SelfRegistration): Promise<void> {
+    await this.ds.update('node', self.name, (cur) => {
+      const next: NodeRecord & VtepFields = { ...(cur as (NodeRecord & VtepFields) | undefined), name: self.name, ipv4: self.ipv4 };
+      if (self.ipv4Network) next.ipv4Network = self.ipv4Network;
+      if (self.ipv6) next.ipv6 = self.ipv6;
+      else delete next.ipv6;
+      if (self.asn !== undefined) next.asn = self.asn;
+      else delete next.asn;
+      next.lastSeen = new Date().toISOString();
+      return next;
+    });
+    await ensureDefaultPools(this.ds);
+  }
+
+  async follow(onChange: () => void): Promise<void> {
+    this.watch = await this.ds.watch(
+      {
+        onSnapshot: (snap) => {
+          this.records.clear();
+          for (const r of snap.records) this.records.set(r.key, r);
+          this.cached = undefined;
+          onChange();
+        },
+        onEvent: (ev) => {
+          if (ev.type === 'bad') return;
+          this.log.debug({ kind: ev.kind, type: ev.type }, 'datastore change');
+          if (ev.type === 'delete') this.records.delete(ev.key);
+          else this.records.set(ev.key, ev);
+          this.cached = undefined;
+          onChange();
+        },
+        onStatus: (status, err) => {
+          this.connected = status !== 'disconnected';
+          this.lastError = err ? err.message : undefined;
+          this.log.info({ status, err: err?.message }, 'datastore watch');
+        },
+        onError: (err) => this.log.error({ err }, 'datastore watch handler failed'),
+      },
+      { kinds: FOLLOWED },
+    );
+  }
+
+  current(): ClusterSnapshot {
+    this.cached ??= clusterFromRecords(this.records.values());
+    return this.cached;
+  }
+
+  async ensureVtep(name: string): Promise<void> {
+    const snap = this.current();
+    const self = snap.nodes.find((n) => n.name === name);
+    if (!self || self.vtep) return;
+    const pool = snap.pools.find((p) => p.vxlanMode !== 'never' && !p.disabled && !p.cidr.includes(':'));
+    if (!pool) return;
+    const vtep = await ensureVtepAddress(this.ds, name, pool.cidr);
+    await this.ds.update('node', name, (cur) =>
+      cur ? ({ ...cur, vxlanTunnelAddr: vtep.ip, vxlanTunnelMac: vtep.mac } as NodeRecord & VtepFields) : cur,
+    );
+    this.log.info({ vtep }, 'recorded this node\u2019s VXLAN tunnel endpoint');
+  }
+
+  async heartbeat(s: { node: string; startedAt: string; pid: number; version: string }): Promise<void> {
+    await this.ds.heartbeat({ node: s.node, heartbeat: new Date().toISOString(), startedAt: s.startedAt, pid: s.pid, agentVersion: s.version });
+  }
+
+  problems(): string[] {
+    return this.connected ? [] : [`datastore unreachable (${this.lastError ?? 'watch disconnected'}): check etcd`];
+  }
+
+  async close(): Promise<void> {
+    await this.watch?.close().catch(() => undefined);
+    await this.ds.close();
+  }
+}

@@ -1,0 +1,173 @@
+// Mesh benchmark: N node agents (one per network namespace on one underlay, real etcd in the
+// switch namespace) are launched together; measured: time until every agent answers, time until
+// all N·(N-1) sessions are Established, then the time from a new block written for one host to
+// its route on every other host (watched with `ip monitor route`, no polling), and agent RSS.
+// Run: e2e/bench/mesh [--nodes 10,25,50] [--samples 20] [--routed]   (root; all inside namespaces).
+// Default: one underlay subnet, native routing. The kernel's ARP table is shared by all namespaces
+// (gc_thresh3 = 1024 entries here), and a full mesh on one subnet needs about N² entries, so above
+// ~30 hosts use --routed: every host in its own subnet behind the switch and a VXLAN pool, so a
+// host needs one ARP entry (its gateway) and the VTEP neighbours are permanent entries.
+import { readFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { netnsUnsupportedReason, sleep, uniquePrefix, waitFor } from '@tsnet/testkit';
+import { Ipam } from '@tsnet/ipam';
+import { AgentLab } from '../agent-lab.js';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+}
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+/** RSS and PSS (shared pages such as the node binary split between the processes mapping them). */
+async function memMb(pid: number): Promise<{ rss: number; pss: number }> {
+  const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) / 1024;
+  return { rss: field('Rss'), pss: field('Pss') };
+}
+
+interface Row {
+  nodes: number;
+  answeringS: number;
+  meshS: number;
+  propP50: number;
+  propP99: number;
+  hostP99: number;
+  rssAvg: number;
+  rssMax: number;
+  pssAvg: number;
+}
+
+/** First time each namespace printed a route for each prefix (ip monitor route). */
+class RouteWatch {
+  readonly seen = new Map<string, Map<string, number>>();
+  private readonly procs: ChildProcess[] = [];
+
+  watch(ns: string): void {
+    const p = spawn('ip', ['-n', ns, 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.procs.push(p);
+    let buf = '';
+    p.stdout!.on('data', (d: Buffer) => {
+      const now = performance.now();
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) {
+        if (l.startsWith('Deleted')) continue;
+        const prefix = l.split(' ')[0]!;
+        let m = this.seen.get(prefix);
+        if (!m) this.seen.set(prefix, (m = new Map()));
+        if (!m.has(ns)) m.set(ns, now);
+      }
+    });
+  }
+
+  stop(): void {
+    for (const p of this.procs) p.kill('SIGTERM');
+  }
+}
+
+async function runOne(n: number, samples: number, routed: boolean): Promise<Row> {
+  const lab = await AgentLab.create(uniquePrefix('b'), 'meshbench');
+  const watch = new RouteWatch();
+  try {
+    const names = Array.from({ length: n }, (_, i) => `n${i + 1}`);
+    if (routed) {
+      // each host in its own subnet behind the switch: a host keeps one ARP entry (its gateway)
+      for (const [i, name] of names.entries()) await lab.addHost(name, `10.${i + 1}.0.1/24`, `10.${i + 1}.0.254`);
+      await lab.startEtcd('10.1.0.254');
+      await new Ipam(lab.ds).addPool({ cidr: '192.168.0.0/16', vxlanMode: 'always' });
+    } else {
+      for (const [i, name] of names.entries()) await lab.addHost(name, `198.51.100.${i + 1}/24`, '198.51.100.254');
+      await lab.startEtcd('198.51.100.254');
+    }
+    const t0 = performance.now();
+    // many agents per CPU: let each wait for etcd as long as the run may take
+    for (const name of names) lab.launchAgent(name, {}, { TSNET_ETCD_WAIT_MS: '300000' });
+    await Promise.all(names.map((name) => lab.waitAnswering(name, 300_000, 500)));
+    const answering = performance.now() - t0;
+    await waitFor(
+      `all ${n * (n - 1)} sessions Established`,
+      async () => {
+        const st = await Promise.all(names.map((name) => lab.status(name)));
+        return st.every((s) => s.peers.length === n - 1 && s.peers.every((p) => p.state === 'up'));
+      },
+      { timeoutMs: 300_000, intervalMs: 500 },
+    );
+    const mesh = performance.now() - t0;
+
+    for (const name of names) watch.watch(lab.host(name).ns.name);
+    await sleep(500);
+    const allHosts: number[] = [];
+    const perHost: number[] = [];
+    for (let s = 0; s < samples; s++) {
+      const owner = names[s % n]!;
+      const cidr = `192.168.${200 + Math.floor(s / 4)}.${(s % 4) * 64}/26`;
+      const t = performance.now();
+      await lab.ds.put('block', cidr, { cidr, pool: '192.168.0.0/16', affinity: owner, allocations: Array(64).fill(null), attributes: [] });
+      const others = names.filter((x) => x !== owner).map((x) => lab.host(x).ns.name);
+      await waitFor(
+        `route ${cidr} on all other hosts`,
+        () => {
+          const m = watch.seen.get(cidr);
+          return m !== undefined && others.every((ns) => m.has(ns));
+        },
+        { timeoutMs: 30_000, intervalMs: 2 },
+      );
+      const m = watch.seen.get(cidr)!;
+      const times = others.map((ns) => m.get(ns)! - t);
+      perHost.push(...times);
+      allHosts.push(Math.max(...times));
+      await sleep(100);
+    }
+    const mem = await Promise.all(names.map((name) => memMb(lab.agent(name).proc.pid!)));
+    const rss = mem.map((m) => m.rss);
+    return {
+      nodes: n,
+      answeringS: answering / 1000,
+      meshS: mesh / 1000,
+      propP50: pct(allHosts, 50),
+      propP99: pct(allHosts, 99),
+      hostP99: pct(perHost, 99),
+      rssAvg: rss.reduce((a, b) => a + b, 0) / rss.length,
+      rssMax: Math.max(...rss),
+      pssAvg: mem.reduce((a, m) => a + m.pss, 0) / mem.length,
+    };
+  } finally {
+    watch.stop();
+    await lab.destroy();
+  }
+}
+
+async function main(): Promise<void> {
+  const skip = netnsUnsupportedReason();
+  if (skip) {
+    console.error(`mesh benchmark skipped: ${skip}`);
+    process.exit(1);
+  }
+  const sizes = arg('nodes', '10,25,50').split(',').map(Number);
+  const samples = Number(arg('samples', '20'));
+  const routed = process.argv.includes('--routed');
+  console.log(routed ? 'underlay: a subnet per host behind one router, VXLAN pool (always)' : 'underlay: one subnet, native routing');
+  console.log('| agents | all answering | full mesh | new block → all hosts p50 | p99 | per-host p99 | RSS avg | RSS max | PSS avg |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const n of sizes) {
+    console.error(`mesh benchmark: ${n} agents ...`);
+    const r = await runOne(n, samples, routed);
+    console.log(
+      `| ${r.nodes} | ${r.answeringS.toFixed(1)} s | ${r.meshS.toFixed(1)} s | ${r.propP50.toFixed(0)} ms | ${r.propP99.toFixed(0)} ms | ${r.hostP99.toFixed(0)} ms | ${r.rssAvg.toFixed(0)} MB | ${r.rssMax.toFixed(0)} MB | ${r.pssAvg.toFixed(0)} MB |`,
+    );
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);
