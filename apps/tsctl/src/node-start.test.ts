@@ -1,6 +1,7 @@
 // `tsctl node [--detach]` up to the agent: IP detection parsing, refusal of a second agent, and
 // the detached start's failure paths (child died → why, from its log; no answer → timeout with the
 // last step). The agent never gets past etcd here, so nothing touches the network.
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -68,7 +69,8 @@ test('a second agent on the same run dir is refused', async () => {
 function startArgs(runDir: string, metricsPort: number, extra: string[]): string[] {
   return ['node', '--detach', '--ip', '198.51.100.1', '--name', 'tsctl-test', '--run-dir', runDir, '--metrics-addr', `127.0.0.1:${metricsPort}`, ...extra];
 }
-const childEnv = { PATH: process.env.PATH, TSNET_BGP_PORT: '1179' };
+// the agent gives up on an unreachable etcd after TSNET_ETCD_WAIT_MS (60 s by default)
+const childEnv = { PATH: process.env.PATH, TSNET_BGP_PORT: '1179', TSNET_ETCD_WAIT_MS: '5000' };
 
 test('--detach: the child dies during start → exit 1 with the reason from its log', async () => {
   const dir = await tempDir('tsctl-node');
@@ -114,9 +116,9 @@ test('--detach: no answer within --timeout → exit 1 naming the last step; --lo
 });
 
 function isAlive(pid: number): boolean {
+  // a zombie (exited, not yet reaped by init) is not alive
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }

@@ -1,5 +1,5 @@
 export * from './types.js';
-export { parseCidr, canonicalCidr, contains, familyOf, type Cidr, type Family } from './cidr.js';
+export { parseCidr, canonicalCidr, contains, familyOf, ipToBig, bigToIp, type Cidr, type Family } from './cidr.js';
 export {
   computeDesiredState,
   workloadMtu,
