@@ -1,20 +1,12 @@
 // `tsctl bgp` against a real etcd: global peers, default node AS, node mesh; bad input refused.
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EtcdCluster } from '@tsnet/testkit';
-import { assertRejected, etcdWipe, tsctl } from './test-helpers.js';
+import { assertRejected, etcdSuite, tsctl } from './test-helpers.js';
 
 describe('tsctl bgp', () => {
-  let etcd: EtcdCluster;
   let url: string;
   let env: Record<string, string>;
-  before(async () => {
-    etcd = await EtcdCluster.start(1);
-    url = etcd.endpoints[0]!;
-    env = { ETCD_ENDPOINTS: url };
-  });
-  after(async () => etcd?.stop());
-  beforeEach(async () => etcdWipe(url));
+  etcdSuite((h) => ({ url, env } = h));
 
   test('global peers: add, show (table, json), remove', async () => {
     let r = await tsctl(['bgp', 'peer', 'show'], env);

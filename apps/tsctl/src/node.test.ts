@@ -1,29 +1,18 @@
 // `tsctl node show|remove|bgp peer|stop` against a real etcd and real processes.
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { Datastore } from '@tsnet/datastore';
 import { Ipam } from '@tsnet/ipam';
 import { pidFilePath } from '@tsnet/node/control-api';
-import { EtcdCluster, TrackedProcess, tempDir } from '@tsnet/testkit';
-import { assertRejected, etcdWipe, tsctl } from './test-helpers.js';
+import { TrackedProcess, tempDir } from '@tsnet/testkit';
+import { assertRejected, etcdSuite, tsctl } from './test-helpers.js';
 
 describe('tsctl node (datastore commands)', () => {
-  let etcd: EtcdCluster;
   let url: string;
   let env: Record<string, string>;
   let ds: Datastore;
-  before(async () => {
-    etcd = await EtcdCluster.start(1);
-    url = etcd.endpoints[0]!;
-    env = { ETCD_ENDPOINTS: url };
-    ds = await Datastore.connect({ endpoints: [url] });
-  });
-  after(async () => {
-    await ds?.close();
-    await etcd?.stop();
-  });
-  beforeEach(async () => etcdWipe(url));
+  etcdSuite((h) => ({ url, env, ds } = h));
 
   const ago = (ms: number): string => new Date(Date.now() - ms).toISOString();
 

@@ -1,22 +1,14 @@
 // `tsctl pool` against a real etcd: tables, JSON, and every bad input refused with etcd unchanged.
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Datastore } from '@tsnet/datastore';
 import { Ipam } from '@tsnet/ipam';
-import { EtcdCluster } from '@tsnet/testkit';
-import { assertRejected, etcdWipe, tsctl } from './test-helpers.js';
+import { assertRejected, etcdSuite, tsctl } from './test-helpers.js';
 
 describe('tsctl pool', () => {
-  let etcd: EtcdCluster;
   let url: string;
   let env: Record<string, string>;
-  before(async () => {
-    etcd = await EtcdCluster.start(1);
-    url = etcd.endpoints[0]!;
-    env = { ETCD_ENDPOINTS: url };
-  });
-  after(async () => etcd?.stop());
-  beforeEach(async () => etcdWipe(url));
+  etcdSuite((h) => ({ url, env } = h));
 
   test('add, show (table, json, --ipv4/--ipv6), remove', async () => {
     let r = await tsctl(['pool', 'add', '10.10.0.0/16', '--ipip', '--nat-outgoing'], env);

@@ -1,5 +1,8 @@
 /** Test helpers: run tsctl in-process with captured output, and dump etcd for before/after checks. */
+import { after, before, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { Datastore } from '@tsnet/datastore';
+import { EtcdCluster } from '@tsnet/testkit';
 import { main } from './cli.js';
 import { captureIo } from './io.js';
 
@@ -57,4 +60,31 @@ export async function etcdWipe(endpoint: string): Promise<void> {
     signal: AbortSignal.timeout(5000),
   });
   assert.equal(res.status, 200, 'etcd deleterange');
+}
+
+export interface EtcdSuiteHandles {
+  url: string;
+  env: Record<string, string>;
+  ds: Datastore;
+}
+
+/**
+ * Inside a describe: one real etcd for the suite (stopped after it), wiped before each test, and
+ * a datastore client on it; `assign` receives the handles once they exist.
+ */
+export function etcdSuite(assign: (h: EtcdSuiteHandles) => void): void {
+  let etcd: EtcdCluster | undefined;
+  let ds: Datastore | undefined;
+  let url = '';
+  before(async () => {
+    etcd = await EtcdCluster.start(1);
+    url = etcd.endpoints[0]!;
+    ds = await Datastore.connect({ endpoints: [url] });
+    assign({ url, env: { ETCD_ENDPOINTS: url }, ds });
+  });
+  after(async () => {
+    await ds?.close();
+    await etcd?.stop();
+  });
+  beforeEach(async () => etcdWipe(url));
 }

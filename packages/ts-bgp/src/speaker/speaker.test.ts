@@ -1,32 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { BgpSpeaker } from './speaker.js';
-import type { BestPathChange, SpeakerEvents } from './types.js';
+import type { BestPathChange } from './types.js';
+import { freePort, next } from './loopback.test-util.js';
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, host, () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-function next<K extends keyof SpeakerEvents>(s: BgpSpeaker, ev: K, pred: (...a: SpeakerEvents[K]) => boolean, ms = 5000): Promise<SpeakerEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out waiting for ${ev}`)), ms);
-    const on = (...a: SpeakerEvents[K]): void => {
-      if (!pred(...a)) return;
-      clearTimeout(t);
-      s.off(ev, on as never);
-      resolve(a);
-    };
-    s.on(ev, on as never);
-  });
-}
 
 async function pair(opts: { asnB?: number; maxPrefixes?: number } = {}) {
   const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
