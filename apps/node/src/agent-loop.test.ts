@@ -26,6 +26,10 @@ class MemoryStore implements ClusterStore {
   }
   async ensureVtep(): Promise<void> {}
   async heartbeat(): Promise<void> {}
+  heartbeatCleared = false;
+  async clearHeartbeat(): Promise<void> {
+    this.heartbeatCleared = true;
+  }
   problems(): string[] {
     return [];
   }
@@ -46,6 +50,9 @@ class RecordingSpeaker implements RouteSpeaker {
   }
   announce(routes: Announcement[]): void {
     this.log.push(...routes.map((r) => `announce ${r.prefix} via ${r.nextHop}`));
+  }
+  refreshIn(address: string): void {
+    this.log.push(`refresh ${address}`);
   }
   withdraw(prefixes: string[]): void {
     this.log.push(...prefixes.map((p) => `withdraw ${p}`));
@@ -113,6 +120,33 @@ test('announcements go out before sessions are added; nodes leaving are dropped'
   } finally {
     await loop.stop();
   }
+});
+
+test('a change of pools asks every peer to resend its routes (import policy judged again)', async () => {
+  const { store, speaker, loop } = setup(snapshot(['a', 'b', 'c'], []));
+  await loop.start();
+  try {
+    await waitFor('peers added', () => speaker.log.length >= 2);
+    const before = speaker.log.length;
+    store.set(snapshot(['a', 'b', 'c'], [])); // same pools: nothing to re-judge
+    await sleep(30);
+    assert.deepEqual(speaker.log.slice(before), []);
+    const snap = snapshot(['a', 'b', 'c'], []);
+    snap.pools = [...snap.pools, { ...snap.pools[0]!, cidr: '10.253.0.0/16' }];
+    store.set(snap);
+    await waitFor('refreshes', () => speaker.log.length >= before + 2);
+    assert.deepEqual(speaker.log.slice(before), ['refresh 10.0.0.2', 'refresh 10.0.0.3']);
+  } finally {
+    await loop.stop();
+  }
+});
+
+test('a clean stop clears the heartbeat, so the node reads as stopped at once', async () => {
+  const { store, loop } = setup(snapshot(['a', 'b'], []));
+  await loop.start();
+  assert.equal(store.heartbeatCleared, false);
+  await loop.stop();
+  assert.equal(store.heartbeatCleared, true);
 });
 
 test('after a restart the dataplane waits for every peer\u2019s End-of-RIB, then does a full pass', async () => {

@@ -39,6 +39,8 @@ export class AgentLoop {
   private readonly t: LoopTimings;
   private readonly peers = new Map<string, DesiredPeer>();
   private readonly announced = new Map<string, Announcement>();
+  /** the pool CIDRs of the last sync (undefined before the first) */
+  private poolKey: string | undefined;
   private dataplaneProblems: string[] = [];
   private dataplaneError: string | undefined;
   private running: Promise<void> | undefined;
@@ -127,6 +129,12 @@ export class AgentLoop {
       this.d.speaker.announce(announce);
       for (const a of announce) this.announced.set(a.prefix, a);
     }
+    // the import policy reads the pools when a route arrives: when they change, routes refused
+    // before (their pool was not known yet) or accepted before (their pool is gone) are judged again
+    const poolKey = (pools ?? []).map((p) => p.cidr).sort().join(',');
+    if (this.poolKey !== undefined && poolKey !== this.poolKey)
+      for (const addr of this.peers.keys()) this.d.speaker.refreshIn(addr);
+    this.poolKey = poolKey;
     const wantPeers = desiredPeers(snap, this.d.name);
     const { add, remove } = diffPeers(this.peers, wantPeers);
     for (const addr of remove) {
@@ -249,5 +257,7 @@ export class AgentLoop {
     for (const t of this.timers) clearTimeout(t);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.running?.catch(() => undefined);
+    // the agent is going away: say so now rather than let `node show`/`node remove` see a fresh beat
+    await this.d.store.clearHeartbeat(this.d.name).catch((err: unknown) => this.d.log.warn({ err }, 'clearing the heartbeat failed'));
   }
 }

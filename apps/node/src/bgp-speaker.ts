@@ -108,6 +108,10 @@ export class BgpSpeakerAdapter implements RouteSpeaker {
     this.speaker.withdraw(prefixes);
   }
 
+  refreshIn(address: string): void {
+    this.speaker.refreshIn(address);
+  }
+
   learned(): LearnedRoute[] {
     return [...this.best.values()];
   }

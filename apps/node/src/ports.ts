@@ -25,6 +25,8 @@ export interface ClusterStore {
   /** gives this node a VXLAN tunnel address/MAC when a VXLAN pool exists and it has none */
   ensureVtep(name: string): Promise<void>;
   heartbeat(status: { node: string; startedAt: string; pid: number; version: string }): Promise<void>;
+  /** removes this node's heartbeat on a clean stop, so it reads as stopped at once (not after it ages) */
+  clearHeartbeat(node: string): Promise<void>;
   /** problems with the datastore connection (for /healthz and status), empty when fine */
   problems(): string[];
   close(): Promise<void>;
@@ -44,6 +46,8 @@ export interface RouteSpeaker {
   removePeer(address: string): void;
   announce(routes: Announcement[]): void;
   withdraw(prefixes: string[]): void;
+  /** asks the peer to resend its routes (route refresh) so the import policy judges them again */
+  refreshIn(address: string): void;
   /** best routes learned from peers (after import policy) */
   learned(): LearnedRoute[];
   runtime(address: string): PeerRuntime | undefined;

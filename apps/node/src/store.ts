@@ -117,6 +117,10 @@ export class DatastoreClusterStore implements ClusterStore {
     await this.ds.heartbeat({ node: s.node, heartbeat: new Date().toISOString(), startedAt: s.startedAt, pid: s.pid, agentVersion: s.version });
   }
 
+  async clearHeartbeat(node: string): Promise<void> {
+    await this.ds.delete('nodeStatus', node);
+  }
+
   problems(): string[] {
     return this.connected ? [] : [`datastore unreachable (${this.lastError ?? 'watch disconnected'}): check etcd`];
   }

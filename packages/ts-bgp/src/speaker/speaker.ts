@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afiOfFamily } from '../codec/capabilities.js';
-import { encodeNotification } from '../codec/messages.js';
+import { encodeNotification, encodeRouteRefresh } from '../codec/messages.js';
 import { parsePrefix, prefixKey } from '../codec/prefix.js';
 import { decodeUpdate } from '../codec/update.js';
 import { encodeEndOfRib, encodeUpdatesByKey } from '../codec/update-encode.js';
@@ -155,6 +155,18 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       this.rib.withdraw(this.localSrc, p.family, prefixKey(p));
     }
     this.queueFlush();
+  }
+
+  /**
+   * Inbound soft reset (RFC 2918): asks the peer to send its routes again, so that routes the
+   * import policy refused (or accepted) earlier are judged by the policy as it is now; a route it
+   * now refuses is withdrawn. False when the session is not up or the peer has no route refresh.
+   */
+  refreshIn(address: string, family?: Family): boolean {
+    const nb = this.neighbors.get(canonicalAddress(address));
+    if (!nb?.peer.established || !nb.peer.negotiated?.routeRefresh) return false;
+    for (const f of family ? [family] : nb.sessionFamilies) nb.peer.send(encodeRouteRefresh(f));
+    return true;
   }
 
   peerStats(address: string): PeerStats | undefined {
