@@ -1,25 +1,23 @@
 /**
- * The Docker e2e lab: AgentLab hosts (real etcd, one node agent per host programming routes and
- * proxy ARP) plus, per host, the tsnet plugin process and a real dockerd in the host's network
- * namespace that finds that plugin under its /run/docker/plugins.
+ * The Docker e2e lab: AgentLab hosts (real etcd in the switch namespace) where each host runs a
+ * real dockerd in its network namespace and the node agent with `libnetwork: true` — the product
+ * path of `tsctl node --libnetwork`: the agent serves the tsnet plugin on the folder bind-mounted
+ * as that dockerd's /run/docker/plugins, and mirrors networks into it (DOCKER_HOST = its socket).
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Dockerd, TrackedProcess, waitFor } from '@tsnet/testkit';
+import { Dockerd, waitFor } from '@tsnet/testkit';
 import { AgentLab } from './agent-lab.js';
-
-const here = fileURLToPath(new URL('.', import.meta.url));
-export const PLUGIN_ENTRY = join(here, 'docker-plugin-entry.js');
 
 export interface DockerHost {
   name: string;
   netns: string;
+  /** bind-mounted as this host's /run/docker/plugins; the agent serves tsnet.sock in it */
   pluginDir: string;
-  pluginLog: string;
-  plugin: TrackedProcess | undefined;
   dockerd: Dockerd;
 }
+
+/** How an agent is stopped before it is started again. */
+export type AgentStop = 'SIGKILL' | 'SIGTERM';
 
 export class DockerLab {
   readonly hosts = new Map<string, DockerHost>();
@@ -32,54 +30,40 @@ export class DockerLab {
     return h;
   }
 
-  /** Plugin + dockerd on lab host `name` (its agent is started separately). */
+  /** dockerd on lab host `name`, then its node agent serving the plugin to it. */
   async addDockerHost(name: string): Promise<DockerHost> {
     const ns = this.lab.host(name).ns.name;
     const pluginDir = join(this.lab.dir.path, `plugins-${name}`);
     const dockerd = await Dockerd.start({ netns: ns, pluginDir, label: name });
-    const host: DockerHost = {
-      name,
-      netns: ns,
-      pluginDir,
-      pluginLog: join(this.lab.dir.path, `plugin-${name}.log`),
-      plugin: undefined,
-      dockerd,
-    };
+    const host: DockerHost = { name, netns: ns, pluginDir, dockerd };
     this.hosts.set(name, host);
-    await this.startPlugin(name);
+    await this.startAgent(name);
     return host;
   }
 
-  async startPlugin(name: string): Promise<void> {
+  /** Starts the agent of `name` with the plugin and waits until it answers (plugin socket up by then). */
+  async startAgent(name: string): Promise<void> {
     const h = this.get(name);
-    const opts = {
-      etcd: [this.lab.etcdUrl],
+    await this.lab.startAgent(
       name,
-      pluginDir: h.pluginDir,
-      dockerSocket: h.dockerd.socketPath,
-    };
-    const sock = join(h.pluginDir, 'tsnet.sock');
-    h.plugin = new TrackedProcess(
-      `plugin ${name}`,
-      'ip',
-      ['netns', 'exec', h.netns, process.execPath, PLUGIN_ENTRY, JSON.stringify(opts)],
-      {
-        logFile: h.pluginLog,
-      },
-    );
-    const proc = h.plugin;
-    await waitFor(
-      `plugin socket of ${name}`,
-      () => {
-        if (!proc.running) throw new Error(`plugin on ${name} exited; see ${h.pluginLog}`);
-        return existsSync(sock);
-      },
-      { timeoutMs: 20_000, intervalMs: 100 },
+      { libnetwork: true, pluginDir: h.pluginDir },
+      { DOCKER_HOST: `unix://${h.dockerd.socketPath}` },
     );
   }
 
-  async stopPlugin(name: string): Promise<void> {
-    await this.get(name).plugin?.stop(5000);
+  /**
+   * Restarts the agent (and with it the plugin) of `name`: SIGKILL (a crash: nothing cleaned up)
+   * or SIGTERM (a clean stop), then `whileDown`, then a start; resolves once it answers again.
+   */
+  async restartAgent(name: string, how: AgentStop, whileDown?: () => Promise<void>): Promise<void> {
+    const { proc } = this.lab.agent(name);
+    proc.signal(how);
+    await waitFor(`agent ${name} to exit after ${how}`, async () => !proc.running, {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
+    await whileDown?.();
+    await this.startAgent(name);
   }
 
   docker(name: string, args: string[], timeoutMs?: number): Promise<string> {
@@ -132,9 +116,7 @@ export class DockerLab {
   }
 
   async destroy(): Promise<void> {
-    for (const h of this.hosts.values()) {
-      await h.dockerd.stop().catch(() => undefined);
-      await h.plugin?.stop(5000).catch(() => undefined);
-    }
+    // the agents are stopped by AgentLab.destroy
+    for (const h of this.hosts.values()) await h.dockerd.stop().catch(() => undefined);
   }
 }

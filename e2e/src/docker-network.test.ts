@@ -2,7 +2,8 @@
  * The seed scenario: two hosts, each a namespace with its own dockerd, node agent and tsnet
  * plugin; one etcd. A network made on host a is usable on host b, containers ping each other by IP
  * across hosts, a second network is isolated from the first, addresses are released by `docker
- * rm`, and restarting the plugin or dockerd keeps (or brings back) connectivity without leaks.
+ * rm`, and restarting the plugin (the agent: kill -9, SIGTERM) or dockerd keeps (or brings back)
+ * connectivity without leaks. Each host's agent serves the plugin (`libnetwork: true`) to its dockerd.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,12 +52,12 @@ describe('Docker plugin: two hosts, real dockerd 20.10', { skip, timeout: 360_00
     const ipam = new Ipam(lab.ds);
     await ipam.addPool({ cidr: NET1 });
     await ipam.addPool({ cidr: NET2 });
-    await Promise.all(['a', 'b'].map((h) => lab.startAgent(h)));
-    await Promise.all(['a', 'b'].map((h) => lab.waitEstablished(h, 1)));
+    // per host: dockerd, then the agent with libnetwork (the plugin) pointed at it
     for (const h of ['a', 'b']) {
       await dk.addDockerHost(h);
       await dk.get(h).dockerd.importBusybox(IMAGE);
     }
+    await Promise.all(['a', 'b'].map((h) => lab.waitEstablished(h, 1)));
   });
   after(async () => {
     await dk?.destroy();
@@ -146,13 +147,38 @@ describe('Docker plugin: two hosts, real dockerd 20.10', { skip, timeout: 360_00
     assert.equal(await dk.ping('a', 'c1', ips.c2!), true, 'net1 still connected');
   });
 
-  test('restarting the plugin keeps connectivity; new containers work after it', async () => {
-    await dk.stopPlugin('a');
-    assert.equal(await dk.ping('a', 'c1', ips.c2!), true, 'dataplane stays while the plugin is down');
-    await dk.startPlugin('a');
+  test('restarting the agent (plugin) keeps connectivity; new containers work after it', async () => {
+    // a crash: kill -9, nothing cleaned up
+    await dk.restartAgent('a', 'SIGKILL', async () => {
+      assert.equal(await dk.ping('a', 'c1', ips.c2!), true, 'dataplane stays while the plugin is down');
+    });
     await run('a', 'c5', 'net1');
     await dk.waitPing('a', 'c5', ips.c2!);
     await dk.waitPing('b', 'c2', ips.c5!);
+    await dk.waitPing('b', 'c2', ips.c1!);
+  });
+
+  test('a clean agent stop (SIGTERM) and start: connectivity returns, nothing leaks', async () => {
+    await dk.restartAgent('a', 'SIGTERM');
+    await lab.waitEstablished('a', 1, 30_000);
+    await dk.waitPing('b', 'c2', ips.c1!, 30_000);
+    await dk.waitPing('a', 'c5', ips.c2!);
+    await run('a', 'c6', 'net1');
+    await dk.waitPing('b', 'c2', ips.c6!);
+    await dk.docker('a', ['rm', '-f', 'c6']);
+    // what runs now: c1, c3, c5 on a; c2, c4 on b — exactly their addresses, records and veths
+    assert.equal((await new Ipam(lab.ds).lookup(ips.c6!)).inUse, false, `${ips.c6} released`);
+    const usage = await new Ipam(lab.ds).usage();
+    assert.equal(usage.find((u) => u.pool.cidr === NET1)?.allocated, 3, 'net1: c1, c2, c5');
+    assert.equal(usage.find((u) => u.pool.cidr === NET2)?.allocated, 2, 'net2: c3, c4');
+    assert.deepEqual(await endpointsOf('a'), [ips.c1, ips.c3, ips.c5].map((ip) => `${ip}/32`).sort());
+    assert.deepEqual(await endpointsOf('b'), [ips.c2, ips.c4].map((ip) => `${ip}/32`).sort());
+    const links = await lab.host('a').ns.ip('-o', 'link', 'show');
+    assert.equal(
+      links.split('\n').filter((l) => /: ts[0-9a-f]{11}@/.test(l)).length,
+      3,
+      'one host veth per running container on a',
+    );
   });
 
   test('docker rm releases the address and removes the endpoint', async () => {

@@ -1,61 +1,41 @@
 /**
- * One host, a real dockerd 20.10 and the plugin in-process: what dockerd does with the plugin's
- * replies inside the container — /32 and /128 addresses, the connected route to 169.254.1.1, the
+ * One host, a real dockerd 20.10 and the node agent serving the plugin (`libnetwork: true`, as
+ * `tsctl node --libnetwork` does): what dockerd does with the plugin's replies inside the container — /32 and /128 addresses, the connected route to 169.254.1.1, the
  * default routes via 169.254.1.1 and fe80::1, MTU of the pool — for a `--subnet` dual-stack
  * network and for a network without `--subnet` (any enabled pool).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { Datastore } from '@tsnet/datastore';
+import type { Datastore } from '@tsnet/datastore';
 import { Ipam } from '@tsnet/ipam';
-import { ExecaRunner } from '@tsnet/dataplane';
-import { ipamAllocator, startPluginServer, type PluginServer } from '@tsnet/libnetwork';
-import {
-  Dockerd,
-  EtcdCluster,
-  Netns,
-  dockerdUnsupportedReason,
-  netnsUnsupportedReason,
-  tempDir,
-  uniquePrefix,
-} from '@tsnet/testkit';
+import { dockerdUnsupportedReason, netnsUnsupportedReason, uniquePrefix, type Dockerd } from '@tsnet/testkit';
+import { AgentLab } from './agent-lab.js';
+import { DockerLab } from './docker-lab.js';
 
 const skip = netnsUnsupportedReason() ?? dockerdUnsupportedReason();
 
 describe('Docker plugin on one host: what the container gets', { skip, timeout: 120_000 }, () => {
-  let etcd: EtcdCluster;
+  let lab: AgentLab;
+  let dk: DockerLab;
   let ds: Datastore;
-  let ns: Netns;
-  let plugins: { path: string; remove: () => Promise<void> };
-  let server: PluginServer;
   let dockerd: Dockerd;
 
   before(async () => {
-    etcd = await EtcdCluster.start();
-    ds = await Datastore.connect({ endpoints: etcd.endpoints });
+    lab = await AgentLab.create(uniquePrefix('d1'));
+    dk = new DockerLab(lab);
+    await lab.addHost('solo', '198.51.100.1/24', '198.51.100.254');
+    await lab.startEtcd('198.51.100.254');
+    ds = lab.ds;
     const ipam = new Ipam(ds);
     await ipam.addPool({ cidr: '10.60.0.0/16', vxlanMode: 'always' });
     await ipam.addPool({ cidr: 'fd60::/64' });
-    ns = await Netns.create(uniquePrefix('d1'));
-    plugins = await tempDir('d1plug');
-    server = await startPluginServer({
-      socketPath: join(plugins.path, 'tsnet.sock'),
-      datastore: ds,
-      allocator: ipamAllocator(ipam),
-      nodeName: 'solo',
-      runner: new ExecaRunner({ netns: ns.name }),
-    });
-    dockerd = await Dockerd.start({ netns: ns.name, pluginDir: plugins.path, label: 'solo' });
+    // dockerd in the host's namespace, then the node agent serving the plugin to it
+    dockerd = (await dk.addDockerHost('solo')).dockerd;
     await dockerd.importBusybox();
   });
   after(async () => {
-    await dockerd?.stop();
-    await server?.close();
-    await ds?.close();
-    await etcd?.stop();
-    await ns?.delete();
-    await plugins?.remove();
+    await dk?.destroy();
+    await lab?.destroy();
   });
 
   test('dual-stack --subnet network: /32 and /128, routes via 169.254.1.1 and fe80::1, VXLAN MTU', async () => {

@@ -128,4 +128,35 @@ describe('tsctl ipam', () => {
     r = await tsctl(['ipam', 'check'], env);
     assert.equal(r.stdout, 'Found 0 leaked addresses.\nFound 0 orphan blocks.\nFound 0 stale handles.\nIPAM is consistent.\n');
   });
+  test('check: a Docker plugin address without an active endpoint is a leak; --release frees it', async () => {
+    const others = await populate(); // c1..c4: not the plugin's handles, no endpoint records: no leaks
+    const { HANDLE_PREFIX } = await import('@tsnet/libnetwork');
+    const assign = async (suffix: string): Promise<Assignment> =>
+      ipam.autoAssign({ handle: `${HANDLE_PREFIX}host1.${suffix}`, node: 'host1', extra: { owner: 'libnetwork' } });
+    const [running, left, lost] = [await assign('aa01'), await assign('aa02'), await assign('aa03')];
+    const endpoint = (id: string, ip: string, active: boolean): Promise<boolean> =>
+      ds.put('dockerEndpoint', id, { id, networkId: 'n1', ipv4: `${ip}/32`, hostVeth: `ts${id.slice(0, 11)}`, node: 'host1', active } as never);
+    await endpoint('e'.repeat(64), running.ip, true); // joined: alive
+    await endpoint('f'.repeat(64), left.ip, false); // left, never deleted: leaked
+    // `lost` has no endpoint record at all: leaked
+    let r = await tsctl(['ipam', 'check'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const leaks = [left, lost]
+      .map((a) => `  ${a.ip}  handle ${a.handle}  node host1  (owner of handle ${a.handle} no longer exists)`)
+      .sort();
+    const lines = r.stdout.split('\n');
+    assert.equal(lines[0], 'Found 2 leaked addresses:');
+    assert.deepEqual(lines.slice(1, 3).sort(), leaks);
+    assert.equal(lines[3], 'Found 0 orphan blocks.');
+    r = await tsctl(['ipam', 'check', '--release', '-o', 'json'], env);
+    const report = JSON.parse(r.stdout) as { leakedAddresses: { ip: string }[]; released: { addresses: number } };
+    assert.deepEqual(report.leakedAddresses.map((l) => l.ip).sort(), [left.ip, lost.ip].sort());
+    assert.equal(report.released.addresses, 2);
+    assert.equal((await ipam.lookup(running.ip)).inUse, true, 'the running container keeps its address');
+    assert.equal((await ipam.lookup(left.ip)).inUse, false);
+    assert.equal((await ipam.lookup(lost.ip)).inUse, false);
+    for (const a of others) assert.equal((await ipam.lookup(a.ip)).inUse, true, `${a.handle} untouched`);
+    r = await tsctl(['ipam', 'check'], env);
+    assert.equal(r.stdout, 'Found 0 leaked addresses.\nFound 0 orphan blocks.\nFound 0 stale handles.\nIPAM is consistent.\n');
+  });
 });

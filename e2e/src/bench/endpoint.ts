@@ -2,8 +2,10 @@
 // RequestAddress, CreateEndpoint, Join, Leave, DeleteEndpoint, ReleaseAddress — over N endpoints
 // against a real etcd, with real veths (the process re-runs itself inside a fresh network
 // namespace, so `ip`/`sysctl` run as on a host). (2) `docker run` to the first reply of a ping
-// from a container on another host (two hosts with dockerd, agent and plugin, as in the e2e).
-// Run: e2e/bench/endpoint [--endpoints N] [--runs R] [--skip-docker]   (root).
+// from a container on another host (two hosts with dockerd and an agent serving the plugin, as in the e2e).
+// Also (3): the six calls against the plugin as the node agent serves it (libnetwork: true) on
+// host a of (2), client round trips.
+// Run: e2e/bench/endpoint [--endpoints N] [--agent-endpoints M] [--runs R] [--skip-docker]   (root).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +24,7 @@ import {
 } from '@tsnet/testkit';
 import { AgentLab } from '../agent-lab.js';
 import { DockerLab } from '../docker-lab.js';
-import { post } from './endpoint-client.js';
+import { LIFECYCLE_CALLS, post, runLifecycles } from './endpoint-client.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,15 +44,6 @@ function table(title: string, rows: string[][]): void {
     if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   });
 }
-
-const CALLS = [
-  'RequestAddress',
-  'CreateEndpoint',
-  'Join',
-  'Leave',
-  'DeleteEndpoint',
-  'ReleaseAddress',
-] as const;
 
 /** Inside the namespace: etcd, the plugin, N endpoint lifecycles. */
 async function pluginSide(n: number): Promise<void> {
@@ -73,42 +66,11 @@ async function pluginSide(n: number): Promise<void> {
       NetworkID: netId,
       IPv4Data: [{ Pool: '10.90.0.0/16' }],
     });
-    const totals: number[] = [];
-    const per: Record<string, number[]> = Object.fromEntries(CALLS.map((c) => [c, []]));
-    const wall: number[] = [];
-    for (let i = 0; i < n + 5; i++) {
-      const ep = `${i.toString(16).padStart(8, '0')}${'e'.repeat(56)}`;
-      const t0 = performance.now();
-      const bodies: [string, (addr: string) => object][] = [
-        ['/IpamDriver.RequestAddress', () => ({ PoolID: '10.90.0.0/16' })],
-        [
-          '/NetworkDriver.CreateEndpoint',
-          (a) => ({ NetworkID: netId, EndpointID: ep, Interface: { Address: a } }),
-        ],
-        ['/NetworkDriver.Join', () => ({ NetworkID: netId, EndpointID: ep, SandboxKey: '/x' })],
-        ['/NetworkDriver.Leave', () => ({ NetworkID: netId, EndpointID: ep })],
-        ['/NetworkDriver.DeleteEndpoint', () => ({ NetworkID: netId, EndpointID: ep })],
-        ['/IpamDriver.ReleaseAddress', (a) => ({ PoolID: '10.90.0.0/16', Address: a })],
-      ];
-      let addr = '';
-      let sum = 0;
-      for (const [idx, [path, body]] of bodies.entries()) {
-        const reply = await post(sock, path, body(addr));
-        if (reply.Err || reply.Error) throw new Error(`${path}: ${String(reply.Err ?? reply.Error)}`);
-        if (idx === 0) addr = String(reply.Address);
-        const t = serverMs.get(path)!;
-        sum += t;
-        if (i >= 5) per[CALLS[idx]!]!.push(t); // the first 5 warm up
-      }
-      if (i >= 5) {
-        totals.push(sum);
-        wall.push(performance.now() - t0);
-      }
-    }
+    const r = await runLifecycles(sock, netId, '10.90.0.0/16', n, 'b', (path) => serverMs.get(path)!);
     const rows = [['step', 'p50', 'p99']];
-    for (const c of CALLS) rows.push([c, ms(pct(per[c]!, 50)), ms(pct(per[c]!, 99))]);
-    rows.push(['all six, plugin side (target p50 <= 20 ms)', ms(pct(totals, 50)), ms(pct(totals, 99))]);
-    rows.push(['all six, client wall clock', ms(pct(wall, 50)), ms(pct(wall, 99))]);
+    for (const c of LIFECYCLE_CALLS) rows.push([c, ms(pct(r.per[c], 50)), ms(pct(r.per[c], 99))]);
+    rows.push(['all six, plugin side (target p50 <= 20 ms)', ms(pct(r.totals, 50)), ms(pct(r.totals, 99))]);
+    rows.push(['all six, client wall clock', ms(pct(r.wall, 50)), ms(pct(r.wall, 99))]);
     table(`endpoint benchmark (plugin side): ${n} endpoints, real etcd, real veths`, rows);
   } finally {
     await server.close();
@@ -119,7 +81,7 @@ async function pluginSide(n: number): Promise<void> {
 }
 
 /** Two docker hosts; `docker run` on a, a pinger already running in a container on b. */
-async function dockerSide(runs: number): Promise<void> {
+async function dockerSide(runs: number, agentEndpoints: number): Promise<void> {
   const lab = await AgentLab.create(uniquePrefix('eb'));
   const dk = new DockerLab(lab);
   try {
@@ -127,12 +89,12 @@ async function dockerSide(runs: number): Promise<void> {
     await lab.addHost('b', '198.51.100.2/24', '198.51.100.254');
     await lab.startEtcd('198.51.100.254');
     await new Ipam(lab.ds).addPool({ cidr: '10.91.0.0/16' });
-    await Promise.all(['a', 'b'].map((h) => lab.startAgent(h)));
-    await Promise.all(['a', 'b'].map((h) => lab.waitEstablished(h, 1)));
+    // per host: dockerd, then the agent serving the plugin to it (libnetwork: true)
     for (const h of ['a', 'b']) {
       await dk.addDockerHost(h);
       await dk.get(h).dockerd.importBusybox('tsnet/busybox');
     }
+    await Promise.all(['a', 'b'].map((h) => lab.waitEstablished(h, 1)));
     await dk.docker('a', [
       'network',
       'create',
@@ -152,6 +114,21 @@ async function dockerSide(runs: number): Promise<void> {
         intervalMs: 200,
       },
     );
+    // the six calls against the plugin as the node agent on a serves it (client round trips;
+    // the agent programs each endpoint's route meanwhile, as in production)
+    const dockerNetId = await dk.docker('a', ['network', 'inspect', '-f', '{{.Id}}', 'bench']);
+    const viaAgent = await runLifecycles(
+      join(dk.get('a').pluginDir, 'tsnet.sock'),
+      dockerNetId,
+      '10.91.0.0/16',
+      agentEndpoints,
+      'a',
+    );
+    const agentRows = [['step (client round trip)', 'p50', 'p99']];
+    for (const c of LIFECYCLE_CALLS)
+      agentRows.push([c, ms(pct(viaAgent.per[c], 50)), ms(pct(viaAgent.per[c], 99))]);
+    agentRows.push(['all six, client wall clock', ms(pct(viaAgent.wall, 50)), ms(pct(viaAgent.wall, 99))]);
+    table(`endpoint benchmark (plugin served by the node agent on a): ${agentEndpoints} endpoints`, agentRows);
     await dk.docker('b', [
       'run',
       '-d',
@@ -298,7 +275,7 @@ async function main(): Promise<void> {
   if (!process.argv.includes('--skip-docker')) {
     const dskip = dockerdUnsupportedReason();
     if (dskip) console.log(`docker part skipped: ${dskip}`);
-    else await dockerSide(arg('runs', 5));
+    else await dockerSide(arg('runs', 5), arg('agent-endpoints', 100));
   }
 }
 

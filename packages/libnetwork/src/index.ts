@@ -22,7 +22,7 @@ export {
   type IsolationNetwork,
   type IsolationRules,
 } from './isolation.js';
-export { applyIsolation, removeIsolation } from './isolation-apply.js';
+export { applyIsolation, removeIsolation, IsolationApplier, chainsLeftBy } from './isolation-apply.js';
 export {
   planNetworkSync,
   DockerApi,

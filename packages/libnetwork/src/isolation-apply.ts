@@ -1,7 +1,8 @@
 /**
  * The shell around computeIsolationRules for hosts where nothing else programs the filter table:
  * reads which TSNET-NET-* chains exist, restores the computed chains (`--noflush`, so only ours
- * change) and makes sure FORWARD jumps to TSNET-ISOLATION first.
+ * change) and makes sure FORWARD jumps to TSNET-ISOLATION first; IsolationApplier remembers what
+ * it programmed so a loop's later passes skip the reads and unchanged families.
  */
 import { ExecaRunner, type CommandRunner } from '@tsnet/dataplane';
 import {
@@ -10,6 +11,7 @@ import {
   computeIsolationRules,
   parseNetworkChains,
   type IsolationInput,
+  type IsolationRules,
 } from './isolation.js';
 
 const TOOLS = {
@@ -28,26 +30,60 @@ export async function applyIsolation(
   input: Omit<IsolationInput, 'existingChains'>,
   runner: CommandRunner = new ExecaRunner(),
 ): Promise<void> {
-  const existing = {
-    ipv4: parseNetworkChains(await must(runner, TOOLS[4].save, ['-t', 'filter'])),
-    ipv6: parseNetworkChains(await must(runner, TOOLS[6].save, ['-t', 'filter'])),
-  };
-  const rules = computeIsolationRules({ ...input, existingChains: existing });
-  for (const fam of [4, 6] as const) {
+  await new IsolationApplier(runner).apply(input, { full: true });
+}
+
+/** The TSNET-NET-* chains a restore text leaves behind (declared, not deleted). */
+export function chainsLeftBy(restoreText: string): string[] {
+  const deleted = new Set(
+    restoreText
+      .split('\n')
+      .filter((l) => l.startsWith('-X '))
+      .map((l) => l.slice(3)),
+  );
+  return parseNetworkChains(restoreText).filter((c) => !deleted.has(c));
+}
+
+/**
+ * applyIsolation with memory, for a loop that re-programs on every datastore change. A full pass
+ * reads the tables (`*-save`, to find stale chains), restores both families and makes sure the
+ * FORWARD hook exists. After it, a pass knows the chains it left, so it runs no `*-save`, restores
+ * only a family whose text changed (often none, or only IPv4) and leaves the hook alone: one
+ * process instead of six. Pass `full` at start, on the periodic resync (repairs manual edits) and
+ * after a failure (dropped memory makes the next pass full anyway).
+ */
+export class IsolationApplier {
+  private last: { rules: IsolationRules; chains: { ipv4: string[]; ipv6: string[] } } | undefined;
+
+  constructor(private readonly runner: CommandRunner = new ExecaRunner()) {}
+
+  /** Returns how many families were restored (0 when nothing changed). */
+  async apply(input: Omit<IsolationInput, 'existingChains'>, opts: { full?: boolean } = {}): Promise<number> {
+    const last = opts.full ? undefined : this.last;
+    this.last = undefined; // until this pass has succeeded
+    const existing = last?.chains ?? {
+      ipv4: parseNetworkChains(await must(this.runner, TOOLS[4].save, ['-t', 'filter'])),
+      ipv6: parseNetworkChains(await must(this.runner, TOOLS[6].save, ['-t', 'filter'])),
+    };
+    const rules = computeIsolationRules({ ...input, existingChains: existing });
+    let restored = 0;
+    for (const fam of [4, 6] as const) {
+      const text = fam === 4 ? rules.ipv4 : rules.ipv6;
+      if (last && text === (fam === 4 ? last.rules.ipv4 : last.rules.ipv6)) continue;
+      const t = TOOLS[fam];
+      await must(this.runner, t.restore, ['--noflush', '-w', '5'], text);
+      restored++;
+      if (!last) await this.ensureHook(fam);
+    }
+    this.last = { rules, chains: { ipv4: chainsLeftBy(rules.ipv4), ipv6: chainsLeftBy(rules.ipv6) } };
+    return restored;
+  }
+
+  private async ensureHook(fam: 4 | 6): Promise<void> {
     const t = TOOLS[fam];
-    await must(runner, t.restore, ['--noflush', '-w', '5'], fam === 4 ? rules.ipv4 : rules.ipv6);
-    const present = await runner.run(t.cmd, ['-w', '5', '-t', 'filter', '-C', ...ISOLATION_HOOK]);
+    const present = await this.runner.run(t.cmd, ['-w', '5', '-t', 'filter', '-C', ...ISOLATION_HOOK]);
     if (present.exitCode !== 0)
-      await must(runner, t.cmd, [
-        '-w',
-        '5',
-        '-t',
-        'filter',
-        '-I',
-        ISOLATION_HOOK[0],
-        '1',
-        ...ISOLATION_HOOK.slice(1),
-      ]);
+      await must(this.runner, t.cmd, ['-w', '5', '-t', 'filter', '-I', ISOLATION_HOOK[0], '1', ...ISOLATION_HOOK.slice(1)]);
   }
 }
 

@@ -8,7 +8,7 @@ import {
   networkChainName,
   parseNetworkChains,
 } from './isolation.js';
-import { applyIsolation, removeIsolation } from './isolation-apply.js';
+import { IsolationApplier, applyIsolation, chainsLeftBy, removeIsolation } from './isolation-apply.js';
 
 const A = networkChainName('net-a');
 const B = networkChainName('net-b');
@@ -133,6 +133,63 @@ describe('applyIsolation against real iptables in a namespace', { skip: netnsUns
       saved = await ns.exec('iptables-save', ['-t', 'filter']);
       assert.ok(!saved.includes('TSNET-'), saved);
     } finally {
+      await ns.delete();
+    }
+  });
+});
+
+test('chainsLeftBy: declared chains minus the deleted ones', () => {
+  const text = computeIsolationRules({
+    networks: [{ id: 'net-b', addresses: ['192.168.1.1'] }],
+    pools: ['192.168.0.0/16'],
+    existingChains: { ipv4: [A, B] },
+  }).ipv4;
+  assert.deepEqual(chainsLeftBy(text), [B]);
+});
+
+describe('IsolationApplier against real iptables in a namespace', { skip: netnsUnsupportedReason() }, () => {
+  test('later passes restore only what changed, without reading the tables; full repairs the hook', async () => {
+    const ns = await Netns.create(uniquePrefix('isa'));
+    const runner = new ExecaRunner({ netns: ns.name });
+    const calls: string[] = [];
+    const counting = { run: (cmd: string, args: readonly string[], opts?: { input?: string }) => {
+      calls.push(cmd);
+      return runner.run(cmd, args, opts);
+    } };
+    const applier = new IsolationApplier(counting);
+    const both = {
+      networks: [
+        { id: 'net-a', addresses: ['192.168.0.1'] },
+        { id: 'net-b', addresses: ['192.168.1.1'] },
+      ],
+      pools: ['192.168.0.0/16'],
+    };
+    const save = (): Promise<string> => ns.exec('iptables-save', ['-t', 'filter']);
+    try {
+      assert.equal(await applier.apply(both, { full: true }), 2);
+      assert.ok(calls.includes('iptables-save') && calls.includes('ip6tables-save'));
+      assert.ok((await save()).includes('-A FORWARD -j TSNET-ISOLATION'));
+
+      calls.length = 0;
+      assert.equal(await applier.apply(both), 0, 'nothing changed: nothing restored');
+      assert.deepEqual(calls, []);
+
+      // net-a gone: only IPv4 restored, its chain deleted although the tables were not read
+      assert.equal(await applier.apply({ networks: [both.networks[1]!], pools: both.pools }), 1);
+      assert.deepEqual(calls, ['iptables-restore']);
+      let saved = await save();
+      assert.ok(!saved.includes(A), 'net-a chain removed');
+      assert.ok(saved.includes(`-A TSNET-ISOLATION -s 192.168.1.1/32 -j ${B}`));
+
+      // someone removes the hook: an ordinary pass does not look, a full one puts it back
+      await ns.exec('iptables', ['-D', 'FORWARD', '-j', 'TSNET-ISOLATION']);
+      await applier.apply({ networks: [both.networks[1]!], pools: both.pools });
+      assert.ok(!(await save()).includes('-A FORWARD -j TSNET-ISOLATION'));
+      await applier.apply({ networks: [both.networks[1]!], pools: both.pools }, { full: true });
+      saved = await save();
+      assert.equal(saved.split('\n').filter((l) => l === '-A FORWARD -j TSNET-ISOLATION').length, 1);
+    } finally {
+      await removeIsolation(runner).catch(() => undefined);
       await ns.delete();
     }
   });

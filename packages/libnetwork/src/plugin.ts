@@ -11,7 +11,7 @@ import { DockerApi, DockerNetworkSync } from './docker-sync.js';
 import { messageOf } from './errors.js';
 import { IpamDriver } from './ipam-driver.js';
 import { isolationInputFrom } from './isolation.js';
-import { applyIsolation } from './isolation-apply.js';
+import { IsolationApplier } from './isolation-apply.js';
 import { NetworkDriver } from './network-driver.js';
 import {
   silentLogger,
@@ -68,10 +68,12 @@ export function workloadLinks(runner: CommandRunner, opts: { writeProcSys?: bool
     const keys = [`net/ipv4/conf/${host}/proxy_arp=1`, `net/ipv4/neigh/${host}/proxy_delay=0`];
     if (opts.writeProcSys) {
       // same namespace as this process: write /proc/sys directly, no process per Join
-      for (const kv of keys) {
-        const [key, value] = kv.split('=') as [string, string];
-        await writeFile(`/proc/sys/${key}`, value);
-      }
+      await Promise.all(
+        keys.map((kv) => {
+          const [key, value] = kv.split('=') as [string, string];
+          return writeFile(`/proc/sys/${key}`, value);
+        }),
+      );
       return;
     }
     const s = await runner.run('sysctl', ['-qw', ...keys]);
@@ -166,7 +168,7 @@ export async function startPluginServer(opts: PluginServerOptions): Promise<Plug
     await listening.close();
     throw err;
   }
-  const resync = setInterval(() => isolation.kick(), ISOLATION_RESYNC_MS);
+  const resync = setInterval(() => isolation.kick({ full: true }), ISOLATION_RESYNC_MS);
   resync.unref();
   const server: PluginServer = {
     close: async () => {
@@ -191,21 +193,27 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Coalesces datastore changes into one isolation pass at a time. */
 class IsolationLoop {
   private pending = false;
+  /** the next pass re-reads the tables and re-checks the hook (start, resync, after a failure) */
+  private fullPending = true;
   private current: Promise<void> | undefined;
   private stopped = false;
   private lastError = '';
+  private readonly applier: IsolationApplier;
 
   constructor(
     private readonly records: PluginRecords,
     private readonly allocator: AddressAllocator,
-    private readonly runner: CommandRunner,
+    runner: CommandRunner,
     private readonly log: Logger,
     private readonly enabled: boolean,
-  ) {}
+  ) {
+    this.applier = new IsolationApplier(runner);
+  }
 
-  kick(): void {
+  kick(opts: { full?: boolean } = {}): void {
     if (this.stopped || !this.enabled) return;
     this.pending = true;
+    if (opts.full) this.fullPending = true;
     // changes come in bursts (a container start writes several records): program once per burst
     if (!this.current)
       this.current = sleep(ISOLATION_DEBOUNCE_MS)
@@ -215,6 +223,7 @@ class IsolationLoop {
 
   async runNow(): Promise<void> {
     await this.current;
+    this.fullPending = true;
     await this.once();
   }
 
@@ -236,18 +245,23 @@ class IsolationLoop {
   }
 
   private async once(): Promise<void> {
+    const full = this.fullPending;
+    this.fullPending = false;
     const [networks, endpoints, pools] = await Promise.all([
       this.records.listNetworks(),
       this.records.listEndpoints(),
       this.allocator.listPools(),
-    ]);
-    await applyIsolation(
+    ]).catch((err: unknown) => {
+      if (full) this.fullPending = true;
+      throw err;
+    });
+    await this.applier.apply(
       isolationInputFrom(
         networks,
         endpoints,
         pools.map((p) => p.cidr),
       ),
-      this.runner,
+      { full },
     );
     this.lastError = '';
   }
