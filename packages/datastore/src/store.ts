@@ -299,6 +299,9 @@ export function etcdClient(opts: DatastoreOptions): Etcd3 {
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
       global: noop,
     },
+    // gRPC's own reconnect backoff grows to 120 s by default, so after an etcd outage a channel
+    // could stay down for half a minute while etcd was back; our retries are bounded above it.
+    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2000 },
   };
   if (credentials) options.credentials = credentials;
   return new Etcd3(options);
