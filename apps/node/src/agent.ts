@@ -56,6 +56,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
       asn,
       routerId: opts.ip,
       listenAddress: opts.ip,
+      ...(opts.ip6 ? { listenAddress6: opts.ip6 } : {}),
       port: opts.bgpPort,
       log,
       ...(existing?.routeReflector ? { clusterId: existing.routeReflector.clusterId } : {}),
@@ -74,7 +75,8 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
       onPeerState: (addr, state) => l.onPeerState(addr, state),
     });
     cleanups.push({ what: 'BGP speaker', run: () => speaker.stop() });
-    progress(`BGP listening on ${opts.ip}:${opts.bgpPort} (AS ${asn})`);
+    const v6 = opts.ip6 ? ` and [${opts.ip6}]:${opts.bgpPort}` : '';
+    progress(`BGP listening on ${opts.ip}:${opts.bgpPort}${v6} (AS ${asn})`);
 
     progress(`registering node ${opts.name} (${opts.ip})`);
     await store.register({

@@ -5,14 +5,17 @@
  */
 import { BgpSpeaker, type BestPathChange, type PeerStats } from '@bgp/ts-bgp';
 import type { Logger } from './log.js';
-import type { Announcement, DesiredPeer, LearnedRoute } from './model.js';
+import type { Announcement, DesiredPeer, Family, LearnedRoute } from './model.js';
 import type { RouteSpeaker, SpeakerEvents } from './ports.js';
 import type { PeerRuntime } from './status.js';
 
 export interface SpeakerConfig {
   asn: number;
   routerId: string;
+  /** this node's IPv4 address: where BGP listens, source of IPv4 sessions */
   listenAddress: string;
+  /** this node's IPv6 address: source of IPv6 sessions; BGP then listens on both (`::`) */
+  listenAddress6?: string;
   port: number;
   log: Logger;
   /** how long peers keep our routes while we restart (s) */
@@ -24,6 +27,18 @@ export interface SpeakerConfig {
 }
 
 export const DEFAULT_MAX_PREFIXES = 100_000;
+
+/**
+ * One listener serves both families: with an IPv6 address the speaker listens dual-stack on `::`
+ * (IPv4 peers arrive as mapped addresses), since IPv6 peers must reach us on that address; the
+ * speaker refuses connections from addresses that are not configured peers either way.
+ */
+export const listenHost = (cfg: Pick<SpeakerConfig, 'listenAddress' | 'listenAddress6'>): string =>
+  cfg.listenAddress6 ? '::' : cfg.listenAddress;
+
+/** Source address of a session: the node's address of the peer's family. */
+export const sessionSource = (cfg: Pick<SpeakerConfig, 'listenAddress' | 'listenAddress6'>, family: Family): string | undefined =>
+  family === 'ipv4' ? cfg.listenAddress : cfg.listenAddress6;
 const STOP_BOUND_MS = 1500;
 
 export class BgpSpeakerAdapter implements RouteSpeaker {
@@ -36,7 +51,7 @@ export class BgpSpeakerAdapter implements RouteSpeaker {
     this.speaker = new BgpSpeaker({
       asn: cfg.asn,
       routerId: cfg.routerId,
-      listen: { host: cfg.listenAddress, port: cfg.port },
+      listen: { host: listenHost(cfg), port: cfg.port },
       holdTimeSec: 30,
       connectRetrySec: 1,
       ...(cfg.clusterId ? { clusterId: cfg.clusterId } : {}),
@@ -80,7 +95,7 @@ export class BgpSpeakerAdapter implements RouteSpeaker {
       address: peer.address,
       asn: peer.asn,
       port: this.cfg.port,
-      localAddress: this.cfg.listenAddress,
+      localAddress: sessionSource(this.cfg, peer.family),
       routeReflectorClient: peer.routeReflectorClient,
       maxPrefixes: this.cfg.maxPrefixes ?? DEFAULT_MAX_PREFIXES,
       families: [peer.family],

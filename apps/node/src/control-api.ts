@@ -104,3 +104,11 @@ export function callAgent<T>(
     req.end(payload);
   });
 }
+
+/**
+ * Node flags for a process that runs the agent (`tsctl node --detach` starts its child with them;
+ * also accepted in NODE_OPTIONS). A 1 MB semi-space keeps V8's young generation small: about
+ * 6–8 MB less RSS per agent, whose allocations per event are small. The old generation is left
+ * unbounded on purpose: a node that learns many routes must not die of a heap cap.
+ */
+export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];

@@ -188,6 +188,37 @@ describe('dataplaneInput', () => {
     assert.equal(d.pools[0]!.natOutgoing, true);
   });
 
+  test('IPv6: own IPv6 address, IPv6 routes and workloads, the workload gateway for proxy NDP', () => {
+    const s = snap({
+      pools: [pool('192.168.0.0/16'), pool('fd00:65::/64', { blockSize: 122 })],
+      blocks: [
+        { cidr: 'fd00:65::/122', affinity: 'a' },
+        { cidr: 'fd00:65::40/122', affinity: 'b' },
+      ],
+      endpoints: [{ node: 'a', id: 'ep6', ips: ['192.168.1.3/32', 'fd00:65::3/128'], hostIf: 'ts6' }],
+    });
+    s.nodes[0]!.ipv6 = '2001:db8::1';
+    s.nodes[1]!.ipv6 = '2001:db8::2';
+    const d = dataplaneInput(
+      s,
+      'a',
+      [
+        { prefix: 'fd00:65::40/122', nextHop: '2001:db8::2' },
+        { prefix: 'fd00:65::/122', nextHop: '2001:db8::1' },
+        { prefix: '2001:db8::/64', nextHop: '2001:db8::2' },
+      ],
+      underlay,
+    )!;
+    assert.equal(d.node.ipv6, '2001:db8::1');
+    assert.deepEqual(d.remoteRoutes, [{ prefix: 'fd00:65::40/122', nextHop: '2001:db8::2' }]);
+    assert.deepEqual(d.localBlocks, ['fd00:65::/122']);
+    assert.deepEqual(d.workloads, [
+      { ip: '192.168.1.3', hostIfName: 'ts6' },
+      { ip: 'fd00:65::3', hostIfName: 'ts6' },
+    ]);
+    assert.equal(d.ipv6Gateway, 'fe80::1');
+  });
+
   test('nothing before this node is registered', () => {
     assert.equal(dataplaneInput(snap(), 'zz', [], underlay), null);
   });

@@ -143,6 +143,13 @@ export interface UnderlayInfo {
 }
 
 /**
+ * The IPv6 gateway of every workload (the plugin hands it to Docker as GatewayIPv6); the same
+ * value as @tsnet/libnetwork's WORKLOAD_GATEWAY_V6, kept here so the agent does not load the
+ * plugin package unless it serves the plugin.
+ */
+export const WORKLOAD_GATEWAY_V6 = 'fe80::1';
+
+/**
  * The dataplane's input from the snapshot and the routes BGP selected: remote routes only for
  * prefixes inside a pool and not via ourselves, local blocks, local workloads, VTEPs of the
  * other nodes. Null until this node is registered with an IPv4 address.
@@ -172,6 +179,7 @@ export function dataplaneInput(
     node: {
       name: selfName,
       ipv4: self.ipv4,
+      ...(self.ipv6 ? { ipv6: self.ipv6 } : {}),
       underlay: { interface: underlay.interface, cidr: underlay.cidr, ...(underlay.mtu ? { mtu: underlay.mtu } : {}) },
       ...(self.vtep ? { vxlan: { vtepIp: self.vtep.ip, vtepMac: self.vtep.mac } } : {}),
     },
@@ -186,6 +194,8 @@ export function dataplaneInput(
     remoteRoutes,
     remoteVteps,
     workloads,
+    // IPv6 workloads route via this link-local gateway: proxy NDP answers for it on their veths
+    ipv6Gateway: WORKLOAD_GATEWAY_V6,
   };
 }
 

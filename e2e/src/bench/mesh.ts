@@ -1,8 +1,9 @@
 // Mesh benchmark: N node agents (one per network namespace on one underlay, real etcd in the
 // switch namespace) are launched together; measured: time until every agent answers, time until
 // all N·(N-1) sessions are Established, then the time from a new block written for one host to
-// its route on every other host (watched with `ip monitor route`, no polling), and agent RSS.
-// Run: e2e/bench/mesh [--nodes 10,25,50] [--samples 20] [--routed]   (root; all inside namespaces).
+// its route on every other host (watched with `ip monitor route`, no polling), the CPU each agent
+// used until all answered, and agent RSS.
+// Run: e2e/bench/mesh [--nodes 10,25,50] [--samples 20] [--routed] [--default-flags]   (root; all inside namespaces).
 // Default: one underlay subnet, native routing. The kernel's ARP table is shared by all namespaces
 // (gc_thresh3 = 1024 entries here), and a full mesh on one subnet needs about N² entries, so above
 // ~30 hosts use --routed: every host in its own subnet behind the switch and a VXLAN pool, so a
@@ -11,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { netnsUnsupportedReason, sleep, uniquePrefix, waitFor } from '@tsnet/testkit';
 import { Ipam } from '@tsnet/ipam';
+import { AGENT_NODE_FLAGS } from '@tsnet/node';
 import { AgentLab } from '../agent-lab.js';
 
 function arg(name: string, dflt: string): string {
@@ -30,9 +32,17 @@ async function memMb(pid: number): Promise<{ rss: number; pss: number }> {
   return { rss: field('Rss'), pss: field('Pss') };
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 interface Row {
   nodes: number;
   answeringS: number;
+  /** CPU per agent until all answered */
+  startCpuS: number;
   meshS: number;
   propP50: number;
   propP99: number;
@@ -86,10 +96,14 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
       await lab.startEtcd('198.51.100.254');
     }
     const t0 = performance.now();
-    // many agents per CPU: let each wait for etcd as long as the run may take
-    for (const name of names) lab.launchAgent(name, {}, { TSNET_ETCD_WAIT_MS: '300000' });
+    // many agents per CPU: let each wait for etcd as long as the run may take; node flags as
+    // `tsctl node --detach` gives its agent (--default-flags: without them, for comparison)
+    const env: Record<string, string> = { TSNET_ETCD_WAIT_MS: '300000' };
+    if (!process.argv.includes('--default-flags')) env.NODE_OPTIONS = AGENT_NODE_FLAGS.join(' ');
+    for (const name of names) lab.launchAgent(name, {}, env);
     await Promise.all(names.map((name) => lab.waitAnswering(name, 300_000, 500)));
     const answering = performance.now() - t0;
+    const startCpu = await Promise.all(names.map((name) => cpuSeconds(lab.agent(name).proc.pid!)));
     await waitFor(
       `all ${n * (n - 1)} sessions Established`,
       async () => {
@@ -129,6 +143,7 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
     return {
       nodes: n,
       answeringS: answering / 1000,
+      startCpuS: startCpu.reduce((a, b) => a + b, 0) / n,
       meshS: mesh / 1000,
       propP50: pct(allHosts, 50),
       propP99: pct(allHosts, 99),
@@ -153,13 +168,13 @@ async function main(): Promise<void> {
   const samples = Number(arg('samples', '20'));
   const routed = process.argv.includes('--routed');
   console.log(routed ? 'underlay: a subnet per host behind one router, VXLAN pool (always)' : 'underlay: one subnet, native routing');
-  console.log('| agents | all answering | full mesh | new block → all hosts p50 | p99 | per-host p99 | RSS avg | RSS max | PSS avg |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| agents | all answering | start CPU/agent | full mesh | new block → all hosts p50 | p99 | per-host p99 | RSS avg | RSS max | PSS avg |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const n of sizes) {
     console.error(`mesh benchmark: ${n} agents ...`);
     const r = await runOne(n, samples, routed);
     console.log(
-      `| ${r.nodes} | ${r.answeringS.toFixed(1)} s | ${r.meshS.toFixed(1)} s | ${r.propP50.toFixed(0)} ms | ${r.propP99.toFixed(0)} ms | ${r.hostP99.toFixed(0)} ms | ${r.rssAvg.toFixed(0)} MB | ${r.rssMax.toFixed(0)} MB | ${r.pssAvg.toFixed(0)} MB |`,
+      `| ${r.nodes} | ${r.answeringS.toFixed(1)} s | ${r.startCpuS.toFixed(2)} s | ${r.meshS.toFixed(1)} s | ${r.propP50.toFixed(0)} ms | ${r.propP99.toFixed(0)} ms | ${r.hostP99.toFixed(0)} ms | ${r.rssAvg.toFixed(0)} MB | ${r.rssMax.toFixed(0)} MB | ${r.pssAvg.toFixed(0)} MB |`,
     );
   }
 }

@@ -1,6 +1,5 @@
 // The one door to the kernel: every `ip`, `bridge`, `iptables-*` and `sysctl` call goes through a
 // CommandRunner, so tests can run it in a network namespace or record the exact commands.
-import { execa } from 'execa';
 
 export interface CommandResult {
   /** process exit code; 127 when it could not be started, -1 when it timed out */
@@ -43,6 +42,8 @@ export class ExecaRunner implements CommandRunner {
       ? ['ip', ['netns', 'exec', this.opts.netns, cmd, ...args]]
       : [cmd, [...args]];
     const timeout = opts.timeoutMs ?? this.opts.timeoutMs ?? 10_000;
+    // loaded on first use: a process that brings its own runner (the agent) never pays for execa
+    const { execa } = await import('execa');
     const r = await execa(file, argv, {
       reject: false,
       timeout,

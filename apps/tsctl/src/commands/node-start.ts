@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentHandle, AgentOptions } from '@tsnet/node';
-import { AgentNotRunningError, callAgent, controlSocketPath, type AgentStatus } from '@tsnet/node/control-api';
+import { AGENT_NODE_FLAGS, AgentNotRunningError, callAgent, controlSocketPath, type AgentStatus } from '@tsnet/node/control-api';
 import { CliError } from '../errors.js';
 import type { Context } from '../context.js';
 import { detectIpv4 } from './detect-ip.js';
@@ -121,7 +121,7 @@ async function startDetached(ctx: Context, opts: AgentOptions, timeoutSeconds: n
     throw new CliError(`cannot open the node log ${logFile}: ${(err as NodeJS.ErrnoException).code ?? err}; use --log-dir DIR or run as root`);
   }
   const logStart = statSync(logFile).size;
-  const child = spawn(process.execPath, [TSCTL_BIN, ...childArgs(opts, opts)], {
+  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, TSCTL_BIN, ...childArgs(opts, opts)], {
     detached: true,
     stdio: ['ignore', fd, fd],
     env: { ...ctx.io.env, NO_COLOR: '1' },
