@@ -108,3 +108,34 @@ test(
     }
   },
 );
+
+/** Whether this kernel can make ipip devices (probed in a scratch namespace). */
+async function kernelHasIpip(): Promise<boolean> {
+  const ns = `${uniquePrefix('p')}`;
+  await run('ip', ['netns', 'add', ns]);
+  try {
+    return await run('ip', ['-n', ns, 'link', 'add', 'p0', 'type', 'ipip']).then(
+      () => true,
+      () => false,
+    );
+  } finally {
+    await run('ip', ['netns', 'del', ns]);
+  }
+}
+
+test('lab up --mode ipip on a kernel without ipip: one line saying why, nothing left', { skip: netnsUnsupportedReason(), timeout: 120_000 }, async (t) => {
+  if (await kernelHasIpip()) return t.skip('this kernel has ipip, so the lab runs instead of refusing');
+  const dir = await tempDir('labi');
+  const prefix = `${uniquePrefix('i').slice(0, 7)}-`;
+  const env = { ...process.env, TSNET_LAB_DIR: `${dir.path}/lab`, TSNET_LAB_PREFIX: prefix };
+  try {
+    const r = await tsctl(['lab', 'up', '--mode', 'ipip'], env, 60_000);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "--mode ipip needs the kernel's ipip module (modprobe ipip), which this kernel lacks: use --mode vxlan\n");
+    assert.deepEqual(await labNamespaces(prefix), []);
+    assert.ok(!existsSync(`${dir.path}/lab`), 'lab dir removed');
+  } finally {
+    await tsctl(['lab', 'down'], env, 60_000);
+    await dir.remove();
+  }
+});

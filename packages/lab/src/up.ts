@@ -85,6 +85,8 @@ async function buildLab(state: LabState, labDir: string, ctx: LabContext): Promi
     say(`  host ${h.name}: ${h.cidr} via ${h.gateway}`);
   }
 
+  if (state.mode === 'ipip') await requireIpip(`${plan.prefix}${plan.hosts[0]!.name}`);
+
   say(`starting etcd at ${plan.etcdClientUrl}`);
   const etcdDir = join(labDir, 'etcd');
   const etcdPid = spawnInNetns(
@@ -231,3 +233,14 @@ async function inNetnsEnv(ns: string, argv: string[], env: NodeJS.ProcessEnv, ti
   });
 }
 export { inNetnsEnv };
+
+/** IPIP needs the kernel's ipip module; without it every cross-host ping would fail, so say so now. */
+async function requireIpip(ns: string): Promise<void> {
+  const probe = 'tslabprobe0';
+  try {
+    await inNetnsEnv(ns, ['ip', 'link', 'add', probe, 'type', 'ipip'], process.env, 5000);
+  } catch {
+    throw new LabError("--mode ipip needs the kernel's ipip module (modprobe ipip), which this kernel lacks: use --mode vxlan");
+  }
+  await inNetnsEnv(ns, ['ip', 'link', 'del', probe], process.env, 5000).catch(() => undefined);
+}
