@@ -15,6 +15,31 @@ const skip = netnsUnsupportedReason();
 const GW = '198.51.100.254';
 const ip = (n: number): string => `198.51.100.${n}`;
 
+/**
+ * A BIRD config for host `routerIp` peering with the three agents h1..h3 (protocols
+ * `<name>1..3`), announcing `statics` as blackhole routes.
+ */
+function birdToMesh(
+  routerIp: string,
+  o: { name: string; asn: number; nextHopSelf: boolean; statics: string[] },
+): string {
+  const neighbours = [1, 2, 3]
+    .map(
+      (n) => `protocol bgp ${o.name}${n} {
+  local ${routerIp} port ${TEST_BGP_PORT} as ${o.asn};
+  neighbor ${ip(n)} port ${TEST_BGP_PORT} as 64511;
+  ipv4 { import all; export all;${o.nextHopSelf ? ' next hop self;' : ''} };
+}`,
+    )
+    .join('\n');
+  const routes = o.statics.map((r) => ` route ${r} blackhole;`).join('');
+  return `router id ${routerIp};
+protocol device {}
+protocol static { ipv4;${routes} }
+${neighbours}
+`;
+}
+
 describe('node agent: 3-host iBGP mesh', { skip, timeout: 240_000 }, () => {
   let lab: AgentLab;
   const w: Record<string, LabWorkload> = {};
@@ -91,22 +116,14 @@ describe('node agent: 3-host iBGP mesh', { skip, timeout: 240_000 }, () => {
     assert.equal(reply.trim(), `${'ff'.repeat(16)}0015030605`);
     await lab.ds.putNode({ name: 'bad', ipv4: h4.ip, ipv4Network: '198.51.100.0/24' });
     const conf = join(lab.dir.path, 'bird.conf');
-    const neighbours = [1, 2, 3]
-      .map(
-        (n) => `protocol bgp m${n} {
-  local ${h4.ip} port ${TEST_BGP_PORT} as 64511;
-  neighbor ${ip(n)} port ${TEST_BGP_PORT} as 64511;
-  ipv4 { import all; export all; next hop self; };
-}`,
-      )
-      .join('\n');
     await writeFile(
       conf,
-      `router id ${h4.ip};
-protocol device {}
-protocol static { ipv4; route 0.0.0.0/0 blackhole; route 198.51.100.0/24 blackhole; route 10.99.0.0/16 blackhole; route 192.168.250.0/26 blackhole; }
-${neighbours}
-`,
+      birdToMesh(h4.ip, {
+        name: 'm',
+        asn: 64511,
+        nextHopSelf: true,
+        statics: ['0.0.0.0/0', '198.51.100.0/24', '10.99.0.0/16', '192.168.250.0/26'],
+      }),
     );
     const bird = new TrackedProcess('bird', 'ip', ['netns', 'exec', h4.ns.name, 'bird', '-f', '-c', conf, '-s', join(lab.dir.path, 'bird.ctl')], {
       logFile: join(lab.dir.path, 'bird.log'),
@@ -157,22 +174,9 @@ ${neighbours}
     const h4 = lab.host('h4');
     await lab.ds.addGlobalPeer({ ip: h4.ip, asn: 65000 });
     const conf = join(lab.dir.path, 'bird-global.conf');
-    const neighbours = [1, 2, 3]
-      .map(
-        (n) => `protocol bgp g${n} {
-  local ${h4.ip} port ${TEST_BGP_PORT} as 65000;
-  neighbor ${ip(n)} port ${TEST_BGP_PORT} as 64511;
-  ipv4 { import all; export all; };
-}`,
-      )
-      .join('\n');
     await writeFile(
       conf,
-      `router id ${h4.ip};
-protocol device {}
-protocol static { ipv4; route 192.168.251.0/26 blackhole; route 10.98.0.0/16 blackhole; }
-${neighbours}
-`,
+      birdToMesh(h4.ip, { name: 'g', asn: 65000, nextHopSelf: false, statics: ['192.168.251.0/26', '10.98.0.0/16'] }),
     );
     const bird = new TrackedProcess('bird global', 'ip', ['netns', 'exec', h4.ns.name, 'bird', '-f', '-c', conf, '-s', join(lab.dir.path, 'bird-global.ctl')], {
       logFile: join(lab.dir.path, 'bird-global.log'),

@@ -27,6 +27,19 @@ const IMAGE = 'tsnet/busybox:latest';
 describe('Docker plugin: two hosts, real dockerd 20.10', { skip, timeout: 360_000 }, () => {
   let lab: AgentLab;
   let dk: DockerLab;
+  /** `docker network create --driver tsnet --ipam-driver tsnet --subnet SUBNET NAME` on `host` */
+  const createNetwork = (host: string, subnet: string, name: string) =>
+    dk.docker(host, [
+      'network',
+      'create',
+      '--driver',
+      'tsnet',
+      '--ipam-driver',
+      'tsnet',
+      '--subnet',
+      subnet,
+      name,
+    ]);
   const ips: Record<string, string> = {};
   const run = async (host: string, name: string, net: string, extra: string[] = []): Promise<string> => {
     await dk.docker(host, ['run', '-d', '--name', name, '--net', net, ...extra, IMAGE, 'sleep', '3600']);
@@ -65,32 +78,10 @@ describe('Docker plugin: two hosts, real dockerd 20.10', { skip, timeout: 360_00
   });
 
   test('a network created on host a is usable on host b; containers ping across hosts', async () => {
-    const foreign = await dk
-      .docker('a', [
-        'network',
-        'create',
-        '--driver',
-        'tsnet',
-        '--ipam-driver',
-        'tsnet',
-        '--subnet',
-        '172.31.0.0/16',
-        'bad',
-      ])
-      .catch((e: Error) => e.message);
+    const foreign = await createNetwork('a', '172.31.0.0/16', 'bad').catch((e: Error) => e.message);
     assert.match(foreign, /subnet 172\.31\.0\.0\/16 is not a tsnet pool/);
 
-    await dk.docker('a', [
-      'network',
-      'create',
-      '--driver',
-      'tsnet',
-      '--ipam-driver',
-      'tsnet',
-      '--subnet',
-      NET1,
-      'net1',
-    ]);
+    await createNetwork('a', NET1, 'net1');
     await waitFor(
       'net1 on host b',
       async () =>
@@ -122,17 +113,7 @@ describe('Docker plugin: two hosts, real dockerd 20.10', { skip, timeout: 360_00
   });
 
   test('a second network is isolated from the first, on one host and across hosts', async () => {
-    await dk.docker('b', [
-      'network',
-      'create',
-      '--driver',
-      'tsnet',
-      '--ipam-driver',
-      'tsnet',
-      '--subnet',
-      NET2,
-      'net2',
-    ]);
+    await createNetwork('b', NET2, 'net2');
     await waitFor(
       'net2 on host a',
       async () => (await dk.docker('a', ['network', 'ls', '--format', '{{.Name}}'])).includes('net2'),
