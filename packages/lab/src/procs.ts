@@ -1,8 +1,9 @@
 /** Processes the lab leaves running after the CLI exits: started detached, stopped by PID. */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { run, sleep } from '@tsnet/testkit';
+import { sleep } from '@tsnet/testkit';
+import { LabError } from './errors.js';
 
 /**
  * Starts `cmd args` inside netns `ns` ('' = as given, e.g. an nsenter command line), detached,
@@ -66,7 +67,14 @@ export async function stopPid(pid: number, expect: string, graceMs = 5000): Prom
   return true;
 }
 
-/** Runs a command inside netns `ns` and returns stdout (bounded). */
-export function inNetns(ns: string, cmd: string, args: string[], timeoutMs = 15_000): Promise<string> {
-  return run('ip', ['netns', 'exec', ns, cmd, ...args], timeoutMs);
+/** Runs [cmd, ...args] in a netns ('' = here) with env; the tsctl bin runs under this node. */
+export function inNetnsEnv(ns: string, argv: string[], env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<string> {
+  const cmd = argv[0]!.endsWith('.js') ? [process.execPath, ...argv] : argv;
+  const full = ns ? ['ip', 'netns', 'exec', ns, ...cmd] : cmd;
+  return new Promise((resolve, reject) => {
+    execFile(full[0]!, full.slice(1), { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new LabError(`${argv.join(' ')}: ${(stderr || err.message).trim().split('\n').pop()}`));
+      else resolve(stdout);
+    });
+  });
 }

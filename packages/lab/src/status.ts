@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import { pingPairs } from './plan.js';
 import { hostDir, type LabState } from './state.js';
-import { hostEnv, inNetnsEnv } from './up.js';
+import { hostEnv } from './up.js';
+import { inNetnsEnv } from './procs.js';
 import { dockerPing } from './docker.js';
 
 export interface LabHostReport {

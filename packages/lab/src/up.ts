@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Underlay, dockerdUnsupportedReason, netnsUnsupportedReason, waitFor } from '@tsnet/testkit';
 import { checkLabOptions, labPrefix, planLab, type LabOptions } from './plan.js';
 import { defaultLabDir, hostDir, loadState, saveState, type LabState } from './state.js';
-import { inNetns, spawnInNetns } from './procs.js';
+import { LabError } from './errors.js';
+import { inNetnsEnv, spawnInNetns } from './procs.js';
 import { createEndpoint, createNetwork, newDockerId } from './plugin-client.js';
 import { collectStatus, type LabReport } from './status.js';
 import { labDown } from './down.js';
@@ -17,7 +18,7 @@ export interface LabContext {
   progress: (line: string) => void;
 }
 
-export class LabError extends Error {}
+export { LabError } from './errors.js';
 
 /** Environment for tsctl inside a lab host. */
 export function hostEnv(state: LabState, labDir: string, host: string): NodeJS.ProcessEnv {
@@ -110,7 +111,7 @@ async function buildLab(state: LabState, labDir: string, ctx: LabContext): Promi
   await waitFor(
     'etcd to answer /health',
     async () =>
-      (await inNetns(underlay.sw.name, 'busybox', ['wget', '-qO-', 'http://127.0.0.1:2379/health'], 3000)).includes(
+      (await inNetnsEnv(underlay.sw.name, ['busybox', 'wget', '-qO-', 'http://127.0.0.1:2379/health'], process.env, 3000)).includes(
         '"true"',
       ),
     { timeoutMs: 20_000, intervalMs: 200 },
@@ -220,19 +221,6 @@ async function pluginWorkloads(state: LabState, labDir: string, say: (l: string)
   }
 }
 
-/** Runs [cmd, ...args] in a netns ('' = here) with env; the tsctl bin runs under this node. */
-async function inNetnsEnv(ns: string, argv: string[], env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<string> {
-  const { execFile } = await import('node:child_process');
-  const cmd = argv[0]!.endsWith('.js') ? [process.execPath, ...argv] : argv;
-  const full = ns ? ['ip', 'netns', 'exec', ns, ...cmd] : cmd;
-  return new Promise((resolve, reject) => {
-    execFile(full[0]!, full.slice(1), { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new LabError(`${argv.join(' ')}: ${(stderr || err.message).trim().split('\n').pop()}`));
-      else resolve(stdout);
-    });
-  });
-}
-export { inNetnsEnv };
 
 /** IPIP needs the kernel's ipip module; without it every cross-host ping would fail, so say so now. */
 async function requireIpip(ns: string): Promise<void> {
