@@ -3,7 +3,8 @@
 // all N·(N-1) sessions are Established, then the time from a new block written for one host to
 // its route on every other host (watched with `ip monitor route`, no polling), the CPU each agent
 // used until all answered, and agent RSS.
-// Run: e2e/bench/mesh [--nodes 10,25,50] [--samples 20] [--routed] [--default-flags]   (root; all inside namespaces).
+// Run: e2e/bench/mesh [--nodes 10,25,50] [--samples 20] [--routed] [--default-flags]
+//   [--node-options '--cpu-prof --cpu-prof-dir=/tmp/p']   (root; all inside namespaces).
 // Default: one underlay subnet, native routing. The kernel's ARP table is shared by all namespaces
 // (gc_thresh3 = 1024 entries here), and a full mesh on one subnet needs about N² entries, so above
 // ~30 hosts use --routed: every host in its own subnet behind the switch and a VXLAN pool, so a
@@ -99,7 +100,8 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
     // many agents per CPU: let each wait for etcd as long as the run may take; node flags as
     // `tsctl node --detach` gives its agent (--default-flags: without them, for comparison)
     const env: Record<string, string> = { TSNET_ETCD_WAIT_MS: '300000' };
-    if (!process.argv.includes('--default-flags')) env.NODE_OPTIONS = AGENT_NODE_FLAGS.join(' ');
+    const nodeOptions = [...(process.argv.includes('--default-flags') ? [] : AGENT_NODE_FLAGS), arg('node-options', '')];
+    env.NODE_OPTIONS = nodeOptions.join(' ').trim();
     for (const name of names) lab.launchAgent(name, {}, env);
     await Promise.all(names.map((name) => lab.waitAnswering(name, 300_000, 500)));
     const answering = performance.now() - t0;

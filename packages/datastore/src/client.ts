@@ -1,18 +1,19 @@
 // The Datastore: the typed store plus watches and the domain helpers tsctl and the agent use.
 import { isIP } from 'node:net';
-import type { Etcd3 } from 'etcd3';
 import { TsnetError } from './errors.js';
 import type { Kind } from './keys.js';
 import { DEFAULT_CLUSTER_CONFIG, type BgpPeer, type ClusterConfig, type NodeRecord, type NodeStatus } from './model.js';
 import type { DatastoreOptions } from './options.js';
-import { EtcdStore, etcdClient } from './store.js';
+import type { KvClient } from './kv.js';
+import { kvClient } from './kv-select.js';
+import { EtcdStore } from './store.js';
 import { DatastoreWatch, snapshot, type Snapshot, type WatchHandlers, type WatchOptions } from './watch.js';
 
 export { isUnreachable, type Stored, type AnyStored, type ListResult, type TxnCondition, type TxnOp, type TxnResult, type RawTxn } from './store.js';
 
 export class Datastore extends EtcdStore {
-  private constructor(etcd: Etcd3, opts: DatastoreOptions) {
-    super(etcd, opts);
+  private constructor(kv: KvClient, opts: DatastoreOptions) {
+    super(kv, opts);
   }
 
   /**
@@ -32,7 +33,7 @@ export class Datastore extends EtcdStore {
 
   /** Like connect() without the reachability probe (calls still fail clearly when unreachable). */
   static create(opts: DatastoreOptions): Datastore {
-    return new Datastore(etcdClient(opts), opts);
+    return new Datastore(kvClient(opts), opts);
   }
 
   /**

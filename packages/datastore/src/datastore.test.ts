@@ -4,15 +4,16 @@ import assert from 'node:assert/strict';
 import { EtcdCluster, freePort } from '@tsnet/testkit';
 import { Datastore } from './client.js';
 import { EtcdUnreachableError, BadValueError, type BadValue } from './errors.js';
+import { KV_CLIENT_KINDS } from './options.js';
 
-describe('datastore on a real etcd', () => {
+for (const client of KV_CLIENT_KINDS) describe(`datastore on a real etcd (${client} client)`, () => {
   let etcd: EtcdCluster;
   let ds: Datastore;
   const reported: BadValue[] = [];
 
   before(async () => {
     etcd = await EtcdCluster.start(1);
-    ds = await Datastore.connect({ endpoints: etcd.endpoints, prefix: '/t1', onBadValue: (b) => reported.push(b) });
+    ds = await Datastore.connect({ client, endpoints: etcd.endpoints, prefix: '/t1', onBadValue: (b) => reported.push(b) });
   });
   after(async () => {
     await ds?.close();
@@ -23,7 +24,7 @@ describe('datastore on a real etcd', () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const start = Date.now();
-    await assert.rejects(Datastore.connect({ endpoints: [url], timeoutMs: 1000 }), (err: Error) => {
+    await assert.rejects(Datastore.connect({ client, endpoints: [url], timeoutMs: 1000 }), (err: Error) => {
       assert.ok(err instanceof EtcdUnreachableError);
       assert.equal(err.message, `cannot reach etcd at ${url} (tried for 1 s): is etcd running? set --etcd-endpoints or ETCD_ENDPOINTS`);
       return true;
@@ -33,7 +34,7 @@ describe('datastore on a real etcd', () => {
 
   test('several endpoints: a dead one is skipped', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
-    const multi = await Datastore.connect({ endpoints: [dead, ...etcd.endpoints], prefix: '/t1', timeoutMs: 3000 });
+    const multi = await Datastore.connect({ client, endpoints: [dead, ...etcd.endpoints], prefix: '/t1', timeoutMs: 3000 });
     try {
       for (let i = 0; i < 10; i++) await multi.putNode({ name: `multi${i}` });
       assert.equal((await multi.list('node')).items.filter((n) => n.value.name.startsWith('multi')).length, 10);
@@ -83,10 +84,10 @@ describe('datastore on a real etcd', () => {
 
   test('bad and foreign values are reported with their key, never crash a reader', async () => {
     await ds.putNode({ name: 'good', ipv4: '198.51.100.7' });
-    await ds.etcd.put('/t1/v1/nodes/garbage').value('{not json');
-    await ds.etcd.put('/t1/v1/nodes/foreign').value(JSON.stringify({ kind: 'Pod', version: 1, spec: {} }));
-    await ds.etcd.put('/t1/v1/nodes/wrongtype').value(JSON.stringify({ kind: 'Node', version: 1, spec: { name: 'x', asn: 'many' } }));
-    await ds.etcd.put('/t1/v1/stray/key').value('1');
+    await ds.kv.put('/t1/v1/nodes/garbage', '{not json');
+    await ds.kv.put('/t1/v1/nodes/foreign', JSON.stringify({ kind: 'Pod', version: 1, spec: {} }));
+    await ds.kv.put('/t1/v1/nodes/wrongtype', JSON.stringify({ kind: 'Node', version: 1, spec: { name: 'x', asn: 'many' } }));
+    await ds.kv.put('/t1/v1/stray/key', '1');
     reported.length = 0;
     const list = await ds.list('node');
     assert.deepEqual(list.items.map((i) => i.value.name).sort(), ['good', 'n1']);

@@ -25,10 +25,14 @@ export {
   parseEndpoints,
   datastoreOptionsFromEnv,
   loadTlsCredentials,
+  KV_CLIENT_KINDS,
+  type KvClientKind,
   type DatastoreOptions,
   type DatastoreFlags,
 } from './options.js';
-export { EtcdStore, etcdClient } from './store.js';
+export { EtcdStore } from './store.js';
+export { KvUnavailableError, GatewayMissingError, type KvClient, type KeyValue, type KvEvent, type KvWatch, type KvWatchHandlers, type RangeResult, type TxnCompare, type TxnRequest } from './kv.js';
+export { kvClient, kvClientKind } from './kv-select.js';
 export {
   Datastore,
   canonicalIp,

@@ -45,4 +45,15 @@ describe('connection options', () => {
     assert.deepEqual(datastoreOptionsFromEnv({ etcdEndpoints: 'http://c:3' }, { ETCD_ENDPOINTS: 'http://a:1' }).endpoints, ['http://c:3']);
     assert.deepEqual(datastoreOptionsFromEnv({}, {}).endpoints, ['http://127.0.0.1:2379']);
   });
+
+  test('TSNET_ETCD_CLIENT: http or grpc, unset = automatic; anything else is a usage error', () => {
+    assert.equal(datastoreOptionsFromEnv({}, {}).client, undefined);
+    assert.equal(datastoreOptionsFromEnv({}, { TSNET_ETCD_CLIENT: 'grpc' }).client, 'grpc');
+    assert.equal(datastoreOptionsFromEnv({}, { TSNET_ETCD_CLIENT: 'http' }).client, 'http');
+    assert.throws(() => datastoreOptionsFromEnv({}, { TSNET_ETCD_CLIENT: 'rest' }), (err: Error) => {
+      assert.equal(err.name, 'TsnetError');
+      assert.equal(err.message, 'bad etcd client "rest": set TSNET_ETCD_CLIENT to http or grpc (or leave it unset)');
+      return true;
+    });
+  });
 });

@@ -6,6 +6,10 @@ export const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
 export const DEFAULT_PREFIX = '/tsnet';
 export const DEFAULT_TIMEOUT_MS = 5000;
 
+/** The etcd client: the JSON gateway over HTTP (light, default) or gRPC with etcd3. */
+export type KvClientKind = 'http' | 'grpc';
+export const KV_CLIENT_KINDS: readonly KvClientKind[] = ['http', 'grpc'];
+
 export interface DatastoreOptions {
   /** etcd client URLs, e.g. ['http://127.0.0.1:2379']. */
   endpoints: string[];
@@ -17,6 +21,11 @@ export interface DatastoreOptions {
   prefix?: string;
   /** Bound of every unary call and of the initial reachability probe (default 5000 ms). */
   timeoutMs?: number;
+  /**
+   * Force the etcd client (env TSNET_ETCD_CLIENT). Unset: the JSON gateway, switching to gRPC
+   * (loading etcd3) when the endpoint answers the gateway path with 404 (--enable-grpc-gateway=false).
+   */
+  client?: KvClientKind;
   /** Called for each bad/foreign value met by list and watch (default: ignored, still returned). */
   onBadValue?: (bad: { key: string; reason: string }) => void;
 }
@@ -55,7 +64,7 @@ export function parseEndpoints(value: string | readonly string[]): string[] {
 
 /**
  * Options from flags, then ETCD_ENDPOINTS / ETCD_CA_CERT_FILE / ETCD_CERT_FILE / ETCD_KEY_FILE /
- * TSNET_ETCD_PREFIX, then defaults.
+ * TSNET_ETCD_PREFIX / TSNET_ETCD_CLIENT, then defaults.
  */
 export function datastoreOptionsFromEnv(flags: DatastoreFlags = {}, env: NodeJS.ProcessEnv = process.env): DatastoreOptions {
   const opts: DatastoreOptions = {
@@ -69,6 +78,13 @@ export function datastoreOptionsFromEnv(flags: DatastoreFlags = {}, env: NodeJS.
   if (ca) opts.caFile = ca;
   if (cert) opts.certFile = cert;
   if (key) opts.keyFile = key;
+  const client = env.TSNET_ETCD_CLIENT;
+  if (client) {
+    if (!(KV_CLIENT_KINDS as readonly string[]).includes(client)) {
+      throw new TsnetError(`bad etcd client "${client}": set TSNET_ETCD_CLIENT to http or grpc (or leave it unset)`, 'usage');
+    }
+    opts.client = client as KvClientKind;
+  }
   return opts;
 }
 

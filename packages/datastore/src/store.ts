@@ -1,10 +1,9 @@
 // The store core: typed get/list/put/delete/txn over etcd with every call time-bounded, retried
 // while etcd is unreachable, and turned into a one-line TsnetError when it stays unreachable.
-import { Etcd3, isRecoverableError, type IKeyValue, type IOptions } from 'etcd3';
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, isBrokenCircuitError, noop } from 'cockatiel';
 import { BadValueError, TsnetError, ConflictError, EtcdUnreachableError, type BadValue } from './errors.js';
 import { decodeValue, encodeValue, idParts, Keys, type Kind, type RecordId, type RecordTypes } from './keys.js';
-import { DEFAULT_TIMEOUT_MS, loadTlsCredentials, type DatastoreOptions } from './options.js';
+import { KvUnavailableError, type KeyValue, type KvClient } from './kv.js';
+import { DEFAULT_TIMEOUT_MS, type DatastoreOptions } from './options.js';
 
 /** A record as read, with the revisions needed for a conditional write. */
 export interface Stored<T> {
@@ -64,8 +63,8 @@ export class EtcdStore {
   private closed = false;
 
   protected constructor(
-    /** The underlying etcd3 client (escape hatch for tests and tools; prefer the typed API). */
-    readonly etcd: Etcd3,
+    /** The raw etcd key-value client (for guard keys, tests and tools; prefer the typed API). */
+    readonly kv: KvClient,
     private readonly opts: DatastoreOptions,
   ) {
     this.keys = new Keys(opts.prefix);
@@ -81,7 +80,7 @@ export class EtcdStore {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.closers].map((c) => c().catch(() => undefined)));
-    this.etcd.close();
+    this.kv.close();
   }
 
   get isClosed(): boolean {
@@ -101,7 +100,7 @@ export class EtcdStore {
         return await fn();
       } catch (err) {
         if (!isUnreachable(err)) throw err;
-        if (!isBrokenCircuitError(err)) lastReal = err;
+        if (!(err instanceof KvUnavailableError && err.skipped)) lastReal = err;
         const elapsed = Date.now() - start;
         if (elapsed >= this.timeoutMs || this.closed) throw unreachable(this.endpoints, this.timeoutMs, lastReal ?? err);
         await new Promise((r) => setTimeout(r, Math.min(delay, this.timeoutMs - elapsed)));
@@ -112,26 +111,26 @@ export class EtcdStore {
 
   /** Current etcd revision (also a cheap reachability probe). */
   async revision(): Promise<number> {
-    const res = await this.call(() => this.etcd.get(this.keys.key('clusterConfig', [])).exec());
-    return Number(res.header.revision);
+    const res = await this.call(() => this.kv.range(this.keys.key('clusterConfig', []), { countOnly: true }));
+    return res.revision;
   }
 
   /** Decodes one key-value, or reports why it is bad. */
-  decode<K extends Kind>(kind: K, kv: IKeyValue): Stored<RecordTypes[K]> | BadValue {
-    const key = kv.key.toString();
+  decode<K extends Kind>(kind: K, kv: KeyValue): Stored<RecordTypes[K]> | BadValue {
+    const key = kv.key;
     const parsed = this.keys.parse(key);
     if (!parsed || parsed.kind !== kind) return { key, reason: `key does not belong to a ${kind} record` };
     try {
-      const value = decodeValue(kind, kv.value.toString());
-      return { key, id: parsed.id, value, modRevision: Number(kv.mod_revision), createRevision: Number(kv.create_revision) };
+      const value = decodeValue(kind, kv.value);
+      return { key, id: parsed.id, value, modRevision: kv.modRevision, createRevision: kv.createRevision };
     } catch (err) {
       return { key, reason: (err as Error).message };
     }
   }
 
   /** Decodes a key-value of whatever kind its key says. */
-  decodeAny(kv: IKeyValue): AnyStored | BadValue | undefined {
-    const key = kv.key.toString();
+  decodeAny(kv: KeyValue): AnyStored | BadValue | undefined {
+    const key = kv.key;
     const parsed = this.keys.parse(key);
     if (!parsed) return this.keys.isInternal(key) ? undefined : { key, reason: 'key outside the tsnet layout' };
     const r = this.decode(parsed.kind, kv);
@@ -145,7 +144,7 @@ export class EtcdStore {
   /** One record, or undefined when absent; throws BadValueError (naming the key) when invalid. */
   async get<K extends Kind>(kind: K, id: RecordId): Promise<Stored<RecordTypes[K]> | undefined> {
     const key = this.keys.key(kind, id);
-    const res = await this.call(() => this.etcd.get(key).exec());
+    const res = await this.call(() => this.kv.range(key));
     const kv = res.kvs[0];
     if (!kv) return undefined;
     const r = this.decode(kind, kv);
@@ -156,8 +155,8 @@ export class EtcdStore {
   /** All records of a kind (optionally below leading id parts, e.g. one node's peers). */
   async list<K extends Kind>(kind: K, parent: readonly string[] = []): Promise<ListResult<RecordTypes[K]>> {
     const prefix = this.keys.kindPrefix(kind, parent);
-    const res = await this.call(() => this.etcd.getAll().prefix(prefix).exec());
-    const out: ListResult<RecordTypes[K]> = { items: [], bad: [], revision: Number(res.header.revision) };
+    const res = await this.call(() => this.kv.range(prefix, { prefix: true }));
+    const out: ListResult<RecordTypes[K]> = { items: [], bad: [], revision: res.revision };
     for (const kv of res.kvs) {
       const r = this.decode(kind, kv);
       if ('reason' in r) {
@@ -171,7 +170,7 @@ export class EtcdStore {
   /** Counts keys of a kind without reading values. */
   async count(kind: Kind, parent: readonly string[] = []): Promise<number> {
     const prefix = this.keys.kindPrefix(kind, parent);
-    return this.call(() => this.etcd.getAll().prefix(prefix).count());
+    return (await this.call(() => this.kv.range(prefix, { prefix: true, countOnly: true }))).count;
   }
 
   /**
@@ -181,7 +180,8 @@ export class EtcdStore {
   async put<K extends Kind>(kind: K, id: RecordId, value: RecordTypes[K], opts: { expectModRevision?: number } = {}): Promise<boolean> {
     if (opts.expectModRevision === undefined) {
       const key = this.keys.key(kind, id);
-      await this.call(() => this.etcd.put(key).value(encodeValue(kind, value)).exec());
+      const encoded = encodeValue(kind, value);
+      await this.call(() => this.kv.put(key, encoded));
       return true;
     }
     const r = await this.txn([{ kind, id, modRevision: opts.expectModRevision }], [{ op: 'put', kind, id, value } as TxnOp]);
@@ -192,8 +192,8 @@ export class EtcdStore {
   async delete(kind: Kind, id: RecordId, opts: { expectModRevision?: number } = {}): Promise<boolean> {
     const key = this.keys.key(kind, id);
     if (opts.expectModRevision === undefined) {
-      const res = await this.call(() => this.etcd.delete().key(key).exec());
-      return Number(res.deleted) > 0;
+      const res = await this.call(() => this.kv.deleteRange(key));
+      return res.deleted > 0;
     }
     if (opts.expectModRevision === 0) return false;
     const r = await this.txn([{ kind, id, modRevision: opts.expectModRevision }], [{ op: 'delete', kind, id }]);
@@ -203,8 +203,8 @@ export class EtcdStore {
   /** Deletes every record of a kind below leading id parts; returns how many. */
   async deleteAll(kind: Kind, parent: readonly string[]): Promise<number> {
     const prefix = this.keys.kindPrefix(kind, parent);
-    const res = await this.call(() => this.etcd.delete().prefix(prefix).exec());
-    return Number(res.deleted);
+    const res = await this.call(() => this.kv.deleteRange(prefix, { prefix: true }));
+    return res.deleted;
   }
 
   /** Atomic compare-and-write over records: all conditions hold → all ops applied. */
@@ -219,26 +219,20 @@ export class EtcdStore {
   /** Transaction on raw keys (guard keys); prefer txn(). */
   async rawTxn(t: RawTxn): Promise<TxnResult> {
     let tries = 0;
+    const compares = t.conditions.map((c) => ({ key: c.key, modRevision: c.modRevision, op: '==' as const }));
     const res = await this.call(() => {
       tries++;
-      const [first, ...rest] = t.conditions;
-      const b = first ? this.etcd.if(first.key, 'Mod', '==', first.modRevision) : this.etcd.if(this.keys.root, 'Mod', '>', -1);
-      for (const c of rest) b.and(c.key, 'Mod', '==', c.modRevision);
-      b.then(
-        ...t.puts.map((p) => this.etcd.put(p.key).value(p.value)),
-        ...t.deletes.map((k) => this.etcd.delete().key(k)),
-      );
-      return b.commit();
+      return this.kv.txn({ compares, puts: t.puts, deletes: t.deletes });
     });
-    const out: TxnResult = { succeeded: Boolean(res.succeeded), revision: Number(res.header.revision) };
+    const out: TxnResult = { succeeded: res.succeeded, revision: res.revision };
     if (tries > 1) out.uncertain = true;
     return out;
   }
 
   /** Mod revision of a raw key (0 when absent). */
   async rawModRevision(key: string): Promise<number> {
-    const res = await this.call(() => this.etcd.get(key).exec());
-    return res.kvs[0] ? Number(res.kvs[0].mod_revision) : 0;
+    const res = await this.call(() => this.kv.range(key));
+    return res.kvs[0]?.modRevision ?? 0;
   }
 
   /**
@@ -267,8 +261,13 @@ export class EtcdStore {
 /** The user-facing error for a call that never got an answer: TLS trouble is named as such. */
 function unreachable(endpoints: readonly string[], timeoutMs: number, cause: unknown): TsnetError {
   const msg = cause instanceof Error ? cause.message : String(cause);
-  if (/ssl|tls|certificate|handshake|alert/i.test(msg)) {
-    const reason = /SSL routines:[^:]*:([^:]+)/.exec(msg)?.[1] ?? msg.replace(/^\d+ UNAVAILABLE: /, '').split('\n')[0]!.slice(0, 120);
+  // gRPC and Node's https word TLS failures differently ("14 UNAVAILABLE: ... SSL routines...",
+  // "unable to verify the first certificate", "... alert bad certificate"): both are matched.
+  if (/ssl|tls|certificate|handshake|alert|self.signed|altname/i.test(msg)) {
+    const reason =
+      /SSL routines:[^:]*:([^:]+)/.exec(msg)?.[1] ??
+      /Last error: (?:\w*Error: )?([^.]+)/.exec(msg)?.[1] ??
+      msg.replace(/^\d+ UNAVAILABLE: /, '').split('\n')[0]!.slice(0, 120);
     return new TsnetError(
       `TLS with etcd at ${endpoints.join(',')} failed (${reason}): check --etcd-ca, --etcd-cert, --etcd-key (ETCD_CA_CERT_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE)`,
       'etcd-tls',
@@ -281,28 +280,6 @@ function unreachable(endpoints: readonly string[], timeoutMs: number, cause: unk
 /** Errors that mean "etcd did not answer" rather than "etcd said no". */
 export function isUnreachable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (isBrokenCircuitError(err) || isRecoverableError(err)) return true;
-  return /deadline|unavailable|ECONNREFUSED|No connection established|failed to connect/i.test(err.message);
-}
-
-/** An etcd3 client for the options: TLS, per-call deadlines, per-member circuit breakers. */
-export function etcdClient(opts: DatastoreOptions): Etcd3 {
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const credentials = loadTlsCredentials(opts);
-  const options: IOptions = {
-    hosts: opts.endpoints,
-    dialTimeout: Math.min(timeoutMs, 3000),
-    // Unary calls get a deadline; watch streams live until cancelled.
-    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: new Date(Date.now() + timeoutMs) }),
-    faultHandling: {
-      // A dead member is skipped for 1 s after 3 failures; retrying is done here, not in etcd3.
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
-      global: noop,
-    },
-    // gRPC's own reconnect backoff grows to 120 s by default, so after an etcd outage a channel
-    // could stay down for half a minute while etcd was back; our retries are bounded above it.
-    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2000 },
-  };
-  if (credentials) options.credentials = credentials;
-  return new Etcd3(options);
+  if (err instanceof KvUnavailableError) return true;
+  return /deadline|unavailable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|No connection established|failed to connect/i.test(err.message);
 }

@@ -4,6 +4,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { EtcdCluster, sleep, waitFor } from '@tsnet/testkit';
 import { Datastore } from './client.js';
+import { KV_CLIENT_KINDS } from './options.js';
 import type { Snapshot, WatchEvent, WatchStatus } from './watch.js';
 
 function recorder() {
@@ -25,10 +26,10 @@ function recorder() {
 const nodeNames = (events: WatchEvent[]): string[] =>
   events.flatMap((e) => (e.type === 'put' && e.kind === 'node' ? [e.value.name] : []));
 
-describe('watch on a real etcd', () => {
+for (const client of KV_CLIENT_KINDS) describe(`watch on a real etcd (${client} client)`, () => {
   test('snapshot, then puts, deletes and bad values in order; kinds filter', async () => {
     const etcd = await EtcdCluster.start(1);
-    const ds = await Datastore.connect({ endpoints: etcd.endpoints, prefix: '/w1' });
+    const ds = await Datastore.connect({ client, endpoints: etcd.endpoints, prefix: '/w1' });
     try {
       await ds.putNode({ name: 'before' });
       const rec = recorder();
@@ -37,7 +38,7 @@ describe('watch on a real etcd', () => {
       assert.deepEqual(rec.snapshots[0]!.records.map((r) => r.kind === 'node' && r.value.name), ['before']);
       await ds.addGlobalPeer({ ip: '192.0.2.1', asn: 65000 }); // filtered out
       await ds.putNode({ name: 'a' });
-      await ds.etcd.put('/w1/v1/nodes/broken').value('][');
+      await ds.kv.put('/w1/v1/nodes/broken', '][');
       await ds.deleteNode('a');
       await waitFor('4 events', () => rec.events.length >= 3, { timeoutMs: 5000 });
       await sleep(200);
@@ -54,9 +55,9 @@ describe('watch on a real etcd', () => {
 
   test('resume across an etcd restart (same data dir): no event lost or doubled', async () => {
     const etcd = await EtcdCluster.start(1);
-    const reader = await Datastore.connect({ endpoints: etcd.endpoints, prefix: '/w2' });
+    const reader = await Datastore.connect({ client, endpoints: etcd.endpoints, prefix: '/w2' });
     // The writer keeps retrying through the outage (its calls are bounded by 30 s).
-    const writer = await Datastore.connect({ endpoints: etcd.endpoints, prefix: '/w2', timeoutMs: 30_000 });
+    const writer = await Datastore.connect({ client, endpoints: etcd.endpoints, prefix: '/w2', timeoutMs: 30_000 });
     try {
       const rec = recorder();
       const w = await reader.watch(rec.handlers, { kinds: ['node'] });
@@ -93,7 +94,7 @@ describe('watch on a real etcd', () => {
 
   test('resumeAfter a revision; compacted revision → full resync snapshot', async () => {
     const etcd = await EtcdCluster.start(1);
-    const ds = await Datastore.connect({ endpoints: etcd.endpoints, prefix: '/w3' });
+    const ds = await Datastore.connect({ client, endpoints: etcd.endpoints, prefix: '/w3' });
     try {
       const first = recorder();
       const w1 = await ds.watch(first.handlers);
@@ -113,7 +114,7 @@ describe('watch on a real etcd', () => {
 
       await ds.putNode({ name: 'x4' });
       const rev = await ds.revision();
-      await ds.etcd.kv.compact({ revision: String(rev), physical: true });
+      await ds.kv.compact(rev);
       const third = recorder();
       const w3 = await ds.watch(third.handlers, { resumeAfter: resumePoint });
       await waitFor('a resync snapshot', () => third.snapshots.length === 1, { timeoutMs: 5000 });

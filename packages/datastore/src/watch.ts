@@ -1,7 +1,7 @@
 // A watch over the model: an initial snapshot (or a resume point), then every change exactly once
 // in revision order. Across a lost connection it re-watches from the last revision it delivered
 // (with backoff); when that revision was compacted it delivers a fresh full snapshot instead.
-import type { IWatchResponse, Watcher } from 'etcd3';
+import type { KeyValue, KvEvent, KvWatch } from './kv.js';
 import type { BadValue } from './errors.js';
 import type { Kind } from './keys.js';
 import type { AnyStored, EtcdStore } from './store.js';
@@ -50,7 +50,7 @@ const MAX_BACKOFF_MS = 5000;
 export class DatastoreWatch {
   /** Last revision whose changes were all delivered. */
   revision = 0;
-  private watcher: Watcher | undefined;
+  private watcher: KvWatch | undefined;
   private closed = false;
   private queue: Promise<void> = Promise.resolve();
   private backoffMs = 100;
@@ -92,36 +92,41 @@ export class DatastoreWatch {
 
   private open(): void {
     if (this.closed || this.ds.isClosed) return;
-    const w = this.ds.etcd.watch().prefix(this.ds.keys.root).startRevision(String(this.revision + 1)).watcher();
+    // Events of a watch already dropped (a late message) are ignored. KvClient never calls the
+    // handlers from within watch(), so `w` is set by then.
+    const current = (): boolean => this.watcher === w;
+    const w: KvWatch = this.ds.kv.watch(this.ds.keys.root, this.revision + 1, {
+      onConnected: () => {
+        if (!current()) return;
+        this.backoffMs = 100;
+        this.handlers.onStatus?.('connected');
+      },
+      onEvents: (events) => {
+        if (current()) this.enqueue(() => this.deliverBatch(events));
+      },
+      onDisconnected: (err) => {
+        if (!current()) return;
+        this.handlers.onStatus?.('disconnected', err);
+        // Re-watch from our own revision, not from what the stream had reached: a catch-up
+        // that had not fully arrived is asked for again, and duplicates are skipped.
+        this.dropWatcher();
+        this.retryLater(() => this.open());
+      },
+      onCanceled: (err) => {
+        if (!current()) return;
+        // Cancelled by etcd, typically because our revision was compacted: resync.
+        this.dropWatcher();
+        this.handlers.onStatus?.('resync', err);
+        this.enqueue(() => this.resync());
+      },
+    });
     this.watcher = w;
-    w.on('connected', () => {
-      this.backoffMs = 100;
-      this.handlers.onStatus?.('connected');
-    });
-    w.on('data', (res: IWatchResponse) => {
-      if (this.watcher === w) this.enqueue(() => this.deliverBatch(res));
-    });
-    w.on('disconnected', (err: Error) => {
-      if (this.watcher !== w) return;
-      this.handlers.onStatus?.('disconnected', err);
-      // Re-watch from our own revision: etcd3's reconnect resumes from the header revision,
-      // which can skip events of a catch-up that had not arrived yet.
-      this.dropWatcher();
-      this.retryLater(() => this.open());
-    });
-    w.on('error', (err: Error) => {
-      if (this.watcher !== w) return;
-      // Cancelled by etcd, typically because our revision was compacted: resync.
-      this.dropWatcher();
-      this.handlers.onStatus?.('resync', err);
-      this.enqueue(() => this.resync());
-    });
   }
 
   private dropWatcher(): void {
     const w = this.watcher;
     this.watcher = undefined;
-    if (w) void w.cancel().catch(() => undefined);
+    w?.cancel();
   }
 
   private retryLater(fn: () => void): void {
@@ -157,22 +162,22 @@ export class DatastoreWatch {
     await this.call(() => this.handlers.onSnapshot?.(snap));
   }
 
-  private async deliverBatch(res: IWatchResponse): Promise<void> {
+  private async deliverBatch(events: readonly KvEvent[]): Promise<void> {
     const done = this.revision;
     let max = done;
-    for (const ev of res.events) {
-      const rev = Number(ev.kv.mod_revision);
+    for (const ev of events) {
+      const rev = ev.modRevision;
       // Skip what an earlier connection already delivered (a revision is never split across responses).
       if (rev <= done || this.closed) continue;
       max = Math.max(max, rev);
-      const event = this.toEvent(ev.type === 'Delete' || String(ev.type) === '1' ? 'delete' : 'put', ev.kv, rev);
+      const event = this.toEvent(ev.type, ev, rev);
       if (event) await this.call(() => this.handlers.onEvent(event));
     }
     this.revision = max;
   }
 
-  private toEvent(type: 'put' | 'delete', kv: IWatchResponse['events'][number]['kv'], rev: number): WatchEvent | undefined {
-    const key = kv.key.toString();
+  private toEvent(type: 'put' | 'delete', kv: KeyValue, rev: number): WatchEvent | undefined {
+    const key = kv.key;
     const parsed = this.ds.keys.parse(key);
     if (parsed && this.kinds && !this.kinds.has(parsed.kind)) return undefined;
     if (type === 'delete') {
@@ -198,10 +203,10 @@ export class DatastoreWatch {
 
 /** All records (of `kinds`, default all) at one revision, bad values reported beside them. */
 export async function snapshot(ds: EtcdStore, kinds?: ReadonlySet<Kind>): Promise<Snapshot> {
-  const res = await ds.call(() => ds.etcd.getAll().prefix(ds.keys.root).exec());
-  const snap: Snapshot = { revision: Number(res.header.revision), records: [], bad: [] };
+  const res = await ds.call(() => ds.kv.range(ds.keys.root, { prefix: true }));
+  const snap: Snapshot = { revision: res.revision, records: [], bad: [] };
   for (const kv of res.kvs) {
-    const parsed = ds.keys.parse(kv.key.toString());
+    const parsed = ds.keys.parse(kv.key);
     if (parsed && kinds && !kinds.has(parsed.kind)) continue;
     const r = ds.decodeAny(kv);
     if (!r) continue;

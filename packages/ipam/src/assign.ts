@@ -152,7 +152,7 @@ async function claimBlock(core: IpamCore, pools: Stored<IpPool>[], attrs: Alloca
 async function existingBlockCidrs(core: IpamCore): Promise<Set<string>> {
   const ds = core.ds;
   const prefix = ds.keys.kindPrefix('block');
-  const keys = await ds.call(() => ds.etcd.getAll().prefix(prefix).keys());
+  const keys = (await ds.call(() => ds.kv.range(prefix, { prefix: true, keysOnly: true }))).kvs.map((kv) => kv.key);
   const out = new Set<string>();
   for (const k of keys) {
     const parsed = ds.keys.parse(k);

@@ -21,6 +21,8 @@ export class EtcdCluster {
   private constructor(
     readonly members: EtcdMember[],
     private readonly root: { path: string; remove: () => Promise<void> },
+    /** Extra etcd flags for every member start, e.g. ['--enable-grpc-gateway=false']. */
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
   /** Comma-separated client URLs, as ETCD_ENDPOINTS takes them. */
@@ -28,7 +30,7 @@ export class EtcdCluster {
     return this.members.map((m) => m.clientUrl);
   }
 
-  static async start(size = 1, opts: { host?: string; bin?: string } = {}): Promise<EtcdCluster> {
+  static async start(size = 1, opts: { host?: string; bin?: string; extraArgs?: readonly string[] } = {}): Promise<EtcdCluster> {
     const host = opts.host ?? '127.0.0.1';
     const root = await tempDir('etcd');
     const members: EtcdMember[] = [];
@@ -41,7 +43,7 @@ export class EtcdCluster {
         dataDir: join(root.path, name),
       });
     }
-    const cluster = new EtcdCluster(members, root);
+    const cluster = new EtcdCluster(members, root, opts.extraArgs);
     try {
       await Promise.all(members.map((_, i) => cluster.start(i, opts.bin)));
       await Promise.all(members.map((_, i) => cluster.waitHealthy(i)));
@@ -73,6 +75,7 @@ export class EtcdCluster {
         '--election-timeout', '500',
         '--log-level', 'warn',
         '--logger', 'zap',
+        ...this.extraArgs,
       ],
       { logFile: `${m.dataDir}.log` },
     );
