@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.d.ts', '.tmp/**'] },
+  { ignores: ['**/dist/**', 'apps/node/bundle/**', '**/node_modules/**', '**/*.d.ts', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,8 @@
 /**
  * The e2e lab for node agents: an Underlay of host namespaces, a real etcd inside the switch
  * namespace (reachable from every host on the gateway address), the test's own etcd access via a
- * forwarder over a unix socket, one agent process per host (`ip netns exec NS node agent-entry`),
+ * forwarder over a unix socket, one agent process per host (`ip netns exec NS node tsnet-agent.mjs`, as `tsctl node --detach`
+ * starts it),
  * and workloads as namespaces with a routed veth, the way the plugin makes them.
  */
 import { createServer, connect, type Server } from 'node:net';
@@ -10,11 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { Datastore } from '@tsnet/datastore';
 import { Ipam } from '@tsnet/ipam';
 import { ExecaRunner, configureNetnsWorkload, createWorkloadVeth, workloadIfNames } from '@tsnet/dataplane';
-import { callAgent, type AgentOptions, type AgentStatus } from '@tsnet/node';
+import { agentProcessArgs, callAgent, type AgentOptions, type AgentStatus } from '@tsnet/node';
 import { Netns, TrackedProcess, Underlay, tempDir, waitFor, type UnderlayHost } from '@tsnet/testkit';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-export const AGENT_ENTRY = join(here, 'agent-entry.js');
 const FORWARD = join(here, 'agent-forward.js');
 export const TEST_BGP_PORT = 1179;
 
@@ -146,7 +146,7 @@ export class AgentLab {
       ...extra,
     };
     // agents must not write the host's /etc/iproute2 (TSNET_RT_PROTOS_FILE empty = off)
-    const proc = this.spawn(`agent ${name}`, 'ip', ['netns', 'exec', h.ns.name, process.execPath, AGENT_ENTRY, JSON.stringify(opts)], logFile, {
+    const proc = this.spawn(`agent ${name}`, 'ip', ['netns', 'exec', h.ns.name, process.execPath, ...agentProcessArgs(opts)], logFile, {
       TSNET_RT_PROTOS_FILE: '',
       ...env,
     });

@@ -42,8 +42,11 @@ class RecordingSpeaker implements RouteSpeaker {
   readonly eor = new Set<string>();
   routes: LearnedRoute[] = [];
   async start(_events: SpeakerEvents): Promise<void> {}
-  addPeer(peer: DesiredPeer): void {
+  /** the import policy the loop gave with each peer */
+  readonly accept = new Map<string, (prefix: string) => boolean>();
+  addPeer(peer: DesiredPeer, accept: (prefix: string) => boolean): void {
     this.log.push(`add ${peer.address}`);
+    this.accept.set(peer.address, accept);
   }
   removePeer(address: string): void {
     this.log.push(`remove ${address}`);
@@ -136,6 +139,34 @@ test('a change of pools asks every peer to resend its routes (import policy judg
     store.set(snap);
     await waitFor('refreshes', () => speaker.log.length >= before + 2);
     assert.deepEqual(speaker.log.slice(before), ['refresh 10.0.0.2', 'refresh 10.0.0.3']);
+  } finally {
+    await loop.stop();
+  }
+});
+
+test('a changed import list of a global peer: same session, the new list decides, routes resent', async () => {
+  const withPeer = (acceptPrefixes?: string[]): ClusterSnapshot => ({
+    ...snapshot(['a'], []),
+    peers: [{ address: '10.0.0.9', asn: 65100, ...(acceptPrefixes ? { acceptPrefixes } : {}) }],
+  });
+  const { store, speaker, loop } = setup(withPeer(['10.50.0.0/16']));
+  await loop.start();
+  try {
+    await waitFor('peer added', () => speaker.log.includes('add 10.0.0.9'));
+    const accept = speaker.accept.get('10.0.0.9')!;
+    assert.deepEqual([accept('10.50.0.0/16'), accept('10.60.0.0/16'), accept('0.0.0.0/0'), accept('192.168.1.0/26')], [true, false, false, false]);
+    const before = speaker.log.length;
+    store.set(withPeer(['10.50.0.0/16'])); // same list: nothing to do
+    await sleep(30);
+    assert.deepEqual(speaker.log.slice(before), []);
+    store.set(withPeer(['0.0.0.0/0']));
+    await waitFor('refresh', () => speaker.log.length > before);
+    assert.deepEqual(speaker.log.slice(before), ['refresh 10.0.0.9'], 'no remove/add: the session stays');
+    assert.deepEqual([accept('10.50.0.0/16'), accept('10.60.0.0/16'), accept('0.0.0.0/0')], [true, true, true], 'the policy given at add reads the new list');
+    store.set(withPeer());
+    await waitFor('second refresh', () => speaker.log.length > before + 1);
+    assert.deepEqual(speaker.log.slice(before + 1), ['refresh 10.0.0.9']);
+    assert.deepEqual([accept('10.50.0.0/16'), accept('192.168.1.0/26')], [false, true], 'no list: the pools');
   } finally {
     await loop.stop();
   }

@@ -129,23 +129,31 @@ export class AgentLoop {
       this.d.speaker.announce(announce);
       for (const a of announce) this.announced.set(a.prefix, a);
     }
-    // the import policy reads the pools when a route arrives: when they change, routes refused
-    // before (their pool was not known yet) or accepted before (their pool is gone) are judged again
     const poolKey = (pools ?? []).map((p) => p.cidr).sort().join(',');
-    if (this.poolKey !== undefined && poolKey !== this.poolKey)
-      for (const addr of this.peers.keys()) this.d.speaker.refreshIn(addr);
+    const poolsChanged = this.poolKey !== undefined && poolKey !== this.poolKey;
     this.poolKey = poolKey;
     const wantPeers = desiredPeers(snap, this.d.name);
-    const { add, remove } = diffPeers(this.peers, wantPeers);
+    const { add, remove, reimport } = diffPeers(this.peers, wantPeers);
     for (const addr of remove) {
       this.d.log.info({ peer: addr }, 'removing BGP peer');
       this.d.speaker.removePeer(addr);
       this.peers.delete(addr);
     }
+    // a new import list keeps the session: the policy below reads the peer from this.peers
+    for (const p of reimport) {
+      this.d.log.info({ peer: p.address, accept: p.acceptPrefixes ?? 'pools' }, 'BGP peer import list changed');
+      this.peers.set(p.address, p);
+    }
+    // the import policy reads the pools and the peer's import list when a route arrives: when they
+    // change, routes refused before (their prefix was not allowed yet) or accepted before (no
+    // longer allowed) are judged again, as the peer sends them again (route refresh, RFC 2918)
+    const refresh = poolsChanged ? [...this.peers.keys()] : reimport.map((p) => p.address);
+    for (const addr of refresh) this.d.speaker.refreshIn(addr);
     for (const p of add) {
       this.d.log.info({ peer: p.address, asn: p.asn, type: p.type }, 'adding BGP peer');
-      // reads the pools at import time, so a new pool is honoured without re-adding the peer
-      this.d.speaker.addPeer(p, (prefix) => acceptRoute(p, prefix, this.d.store.current().pools ?? pools));
+      // reads the pools and the peer's import list at import time, so later changes are honoured
+      // without re-adding the peer
+      this.d.speaker.addPeer(p, (prefix) => acceptRoute(this.peers.get(p.address) ?? p, prefix, this.d.store.current().pools ?? pools));
       this.peers.set(p.address, p);
     }
     if (add.length || remove.length || announce.length || withdraw.length)
@@ -155,7 +163,7 @@ export class AgentLoop {
       );
     this.updateSessionMetrics();
     this.d.metrics.setIpamUsage(snap, this.d.name);
-    return add.length + remove.length + announce.length + withdraw.length > 0;
+    return add.length + remove.length + announce.length + withdraw.length + refresh.length > 0;
   }
 
   /**

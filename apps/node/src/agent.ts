@@ -97,7 +97,9 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
 
     const control: ControlServer = await startControlServer(opts.runDir, { 'GET /status': () => l.status() });
     cleanups.push({ what: 'control socket', run: () => control.close() });
-    log.info({ ip: opts.ip, asn, bgpPort: opts.bgpPort, runDir: opts.runDir, metrics: metricsServer.address }, 'tsnet node agent running');
+    // which build runs: the bundle of bin/tsnet-agent.mjs, or dist/ (bundle missing or stale, or in-process)
+    const build = import.meta.url.includes('/bundle/') ? 'bundle' : 'dist';
+    log.info({ ip: opts.ip, asn, bgpPort: opts.bgpPort, runDir: opts.runDir, metrics: metricsServer.address, build }, 'tsnet node agent running');
     progress(`tsnet node agent running (control socket ${control.socketPath})`);
   } catch (err) {
     log.error({ err }, 'agent start failed');

@@ -4,6 +4,8 @@
  */
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AgentOptions } from './options.js';
 
 export const CONTROL_SOCKET_NAME = 'tsnet.sock';
 export const PID_FILE_NAME = 'tsnet.pid';
@@ -112,3 +114,16 @@ export function callAgent<T>(
  * unbounded on purpose: a node that learns many routes must not die of a heap cap.
  */
 export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+
+/** The agent process entry (bin/tsnet-agent.mjs: the bundle when current, else dist/). */
+export const AGENT_LAUNCHER: string = fileURLToPath(new URL('../bin/tsnet-agent.mjs', import.meta.url));
+
+/**
+ * The argv (after the node binary) of an agent process for `opts`: node flags, the launcher and
+ * the resolved options as one JSON argument. Callbacks (onProgress, handleSignals) stay behind:
+ * the process prints progress on stdout and handles its signals itself.
+ */
+export function agentProcessArgs(opts: AgentOptions): string[] {
+  const { onProgress: _onProgress, handleSignals: _handleSignals, ...plain } = opts;
+  return [...AGENT_NODE_FLAGS, AGENT_LAUNCHER, JSON.stringify(plain)];
+}

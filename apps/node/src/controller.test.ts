@@ -137,6 +137,25 @@ describe('diffs', () => {
     assert.deepEqual(d.remove.sort(), ['10.0.0.2', '10.0.0.3']);
     assert.deepEqual(d.add.map((x) => x.address).sort(), ['10.0.0.3', '10.0.0.4']);
   });
+  test('peers: a changed import list keeps the session and asks for a re-import', () => {
+    const g = (address: string, acceptPrefixes?: string[]): DesiredPeer => ({
+      ...p(address, 65100),
+      type: 'global',
+      ...(acceptPrefixes ? { acceptPrefixes } : {}),
+    });
+    const current = new Map([g('192.0.2.1', ['10.50.0.0/16']), g('192.0.2.2'), g('192.0.2.3', ['0.0.0.0/0', '10.0.0.0/8']), g('192.0.2.4')].map((x) => [x.address, x]));
+    const d = diffPeers(current, [g('192.0.2.1', ['0.0.0.0/0']), g('192.0.2.2', ['10.0.0.0/8']), g('192.0.2.3', ['10.0.0.0/8', '0.0.0.0/0']), g('192.0.2.4')]);
+    assert.deepEqual(d.add, []);
+    assert.deepEqual(d.remove, []);
+    assert.deepEqual(d.reimport.map((x) => [x.address, x.acceptPrefixes]), [
+      ['192.0.2.1', ['0.0.0.0/0']],
+      ['192.0.2.2', ['10.0.0.0/8']],
+    ]);
+    const back = diffPeers(new Map([['192.0.2.2', g('192.0.2.2', ['10.0.0.0/8'])]]), [g('192.0.2.2')]);
+    assert.deepEqual(back.reimport.map((x) => x.address), ['192.0.2.2'], 'list removed = pools again');
+    const asChanged = diffPeers(new Map([['192.0.2.1', g('192.0.2.1')]]), [{ ...g('192.0.2.1', ['0.0.0.0/0']), asn: 65101 }]);
+    assert.deepEqual([asChanged.remove, asChanged.add.length, asChanged.reimport], [['192.0.2.1'], 1, []], 'a re-added session needs no re-import');
+  });
   test('announcements: new next hop re-announced, gone withdrawn', () => {
     const current = new Map([
       ['10.1.0.0/26', { prefix: '10.1.0.0/26', nextHop: '1.1.1.1' }],
@@ -217,6 +236,25 @@ describe('dataplaneInput', () => {
       { ip: 'fd00:65::3', hostIfName: 'ts6' },
     ]);
     assert.equal(d.ipv6Gateway, 'fe80::1');
+  });
+
+  test('routes outside the pools pass when this node’s global or node peer may send them', () => {
+    const learned = [
+      { prefix: '10.50.0.0/16', nextHop: '198.51.100.9' },
+      { prefix: '10.60.0.0/16', nextHop: '198.51.100.9' },
+      { prefix: '0.0.0.0/0', nextHop: '198.51.100.9' },
+      { prefix: '10.70.0.0/16', nextHop: '198.51.100.8' },
+      { prefix: '192.168.2.0/26', nextHop: '198.51.100.2' },
+    ];
+    const routes = (peers: ClusterSnapshot['peers']): string[] =>
+      dataplaneInput(snap({ peers }), 'a', learned, underlay)!.remoteRoutes.map((r) => r.prefix);
+    assert.deepEqual(routes([{ address: '198.51.100.9', asn: 65100 }]), ['192.168.2.0/26'], 'no list: the pools');
+    assert.deepEqual(routes([{ address: '198.51.100.9', asn: 65100, acceptPrefixes: ['10.50.0.0/16'] }]), ['10.50.0.0/16', '192.168.2.0/26']);
+    assert.deepEqual(routes([{ address: '198.51.100.9', asn: 65100, acceptPrefixes: ['0.0.0.0/0'] }]), ['0.0.0.0/0', '10.50.0.0/16', '10.60.0.0/16', '10.70.0.0/16', '192.168.2.0/26']);
+    // another node's own peer, or a list on an address that is a mesh node, allows nothing here
+    assert.deepEqual(routes([{ address: '198.51.100.9', asn: 65100, node: 'b', acceptPrefixes: ['0.0.0.0/0'] }]), ['192.168.2.0/26']);
+    assert.deepEqual(routes([{ address: '198.51.100.2', asn: 65100, acceptPrefixes: ['0.0.0.0/0'] }]), ['192.168.2.0/26']);
+    assert.deepEqual(routes([{ address: '198.51.100.9', asn: 65100, node: 'a', acceptPrefixes: ['10.60.0.0/15'] }]), ['10.60.0.0/16', '192.168.2.0/26']);
   });
 
   test('nothing before this node is registered', () => {

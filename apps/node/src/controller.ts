@@ -105,23 +105,37 @@ export function acceptRoute(peer: Pick<DesiredPeer, 'type' | 'acceptPrefixes'>, 
   return allowed.some((c) => cidrContains(c, prefix));
 }
 
-/** Differences between the sessions we have and the ones we want (changed AS = remove + add). */
+/**
+ * Differences between the sessions we have and the ones we want (changed AS = remove + add). A
+ * kept session whose import list changed is in `reimport`: the session stays up, but the routes
+ * the peer already sent must be judged again by the new list (route refresh).
+ */
 export function diffPeers(
   current: ReadonlyMap<string, DesiredPeer>,
   desired: DesiredPeer[],
-): { add: DesiredPeer[]; remove: string[] } {
+): { add: DesiredPeer[]; remove: string[]; reimport: DesiredPeer[] } {
   const want = new Map(desired.map((p) => [p.address, p]));
   const remove: string[] = [];
   const add: DesiredPeer[] = [];
+  const reimport: DesiredPeer[] = [];
   for (const [addr, have] of current) {
     const w = want.get(addr);
     if (!w || w.asn !== have.asn || w.routeReflectorClient !== have.routeReflectorClient) remove.push(addr);
+    else if (w.type !== have.type || !samePrefixes(w.acceptPrefixes, have.acceptPrefixes)) reimport.push(w);
   }
   for (const w of desired) {
     const have = current.get(w.address);
     if (!have || remove.includes(w.address)) add.push(w);
   }
-  return { add, remove };
+  return { add, remove, reimport };
+}
+
+/** Same import list (order and duplicates aside); absent (= the pools) differs from any list. */
+function samePrefixes(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const sa = new Set(a);
+  const sb = new Set(b);
+  return sa.size === sb.size && [...sa].every((x) => sb.has(x));
 }
 
 export function diffAnnouncements(
@@ -151,8 +165,9 @@ export const WORKLOAD_GATEWAY_V6 = 'fe80::1';
 
 /**
  * The dataplane's input from the snapshot and the routes BGP selected: remote routes only for
- * prefixes inside a pool and not via ourselves, local blocks, local workloads, VTEPs of the
- * other nodes. Null until this node is registered with an IPv4 address.
+ * prefixes inside a pool or a peer's import list (`acceptPrefixes`) and not via ourselves, local
+ * blocks, local workloads, VTEPs of the other nodes. Null until this node is registered with an
+ * IPv4 address.
  */
 export function dataplaneInput(
   snap: ClusterSnapshot,
@@ -164,8 +179,14 @@ export function dataplaneInput(
   if (!self?.ipv4) return null;
   const own = new Set([self.ipv4, self.ipv6].filter((a): a is string => !!a));
   const pools = snap.pools;
+  // the import policy already judged each route by its peer; this second gate keeps the kernel to
+  // the pools plus what the operator allowed this node's global and node peers to send
+  const allowed = [
+    ...pools.map((p) => p.cidr),
+    ...desiredPeers(snap, selfName).flatMap((p) => (p.type !== 'node-to-node mesh' && p.acceptPrefixes ? p.acceptPrefixes : [])),
+  ];
   const remoteRoutes = learned
-    .filter((r) => !own.has(r.nextHop) && pools.some((p) => cidrContains(p.cidr, r.prefix)))
+    .filter((r) => !own.has(r.nextHop) && allowed.some((c) => cidrContains(c, r.prefix)))
     .map((r) => ({ prefix: r.prefix, nextHop: r.nextHop }))
     .sort((a, b) => a.prefix.localeCompare(b.prefix));
   const remoteVteps = snap.nodes

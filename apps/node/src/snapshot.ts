@@ -2,17 +2,11 @@
  * Datastore records → the controller's ClusterSnapshot (pure). Borrowed addresses come from the
  * blocks: an allocation whose node differs from the block's affinity.
  */
-import { DEFAULT_CLUSTER_CONFIG, type AnyStored, type NodeRecord as StoredNode } from '@tsnet/datastore';
-import type { ClusterSnapshot, NodeRecord } from './model.js';
+import { DEFAULT_CLUSTER_CONFIG, type AnyStored, type BgpPeer, type NodeRecord as StoredNode } from '@tsnet/datastore';
+import type { ClusterSnapshot, NodeRecord, PeerRecord } from './model.js';
 import { bigintToIp, parseCidr } from './net.js';
 
-/** Extra node fields the agent records for VXLAN (kept by the datastore as unknown fields). */
-export interface VtepFields {
-  vxlanTunnelAddr?: string;
-  vxlanTunnelMac?: string;
-}
-
-export function nodeFromStored(n: StoredNode & VtepFields): NodeRecord {
+export function nodeFromStored(n: StoredNode): NodeRecord {
   return {
     name: n.name,
     ipv4: n.ipv4 ?? null,
@@ -24,11 +18,8 @@ export function nodeFromStored(n: StoredNode & VtepFields): NodeRecord {
   };
 }
 
-/** `acceptPrefixes` on a peer record (an extra field the datastore keeps): what it may send us. */
-function acceptOf(peer: object): { acceptPrefixes?: string[] } {
-  const a = (peer as { acceptPrefixes?: unknown }).acceptPrefixes;
-  return Array.isArray(a) && a.every((x) => typeof x === 'string') ? { acceptPrefixes: a as string[] } : {};
-}
+/** What the operator allows a peer to send us; absent = the pools (see acceptRoute). */
+const acceptOf = (peer: BgpPeer): Pick<PeerRecord, 'acceptPrefixes'> => (peer.acceptPrefixes ? { acceptPrefixes: peer.acceptPrefixes } : {});
 
 export function clusterFromRecords(records: Iterable<AnyStored>): ClusterSnapshot {
   const snap: ClusterSnapshot = {

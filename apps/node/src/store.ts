@@ -6,7 +6,7 @@ import { Datastore, EtcdUnreachableError, type AnyStored, type DatastoreWatch, t
 import type { EtcdConnection } from './options.js';
 import type { ClusterSnapshot } from './model.js';
 import type { ClusterStore, SelfRegistration } from './ports.js';
-import { clusterFromRecords, type VtepFields } from './snapshot.js';
+import { clusterFromRecords } from './snapshot.js';
 import type { Logger } from './log.js';
 import { ensureDefaultPools, ensureVtepAddress } from './ipam-glue.js';
 
@@ -55,7 +55,7 @@ export class DatastoreClusterStore implements ClusterStore {
 
   async register(self: SelfRegistration): Promise<void> {
     await this.ds.update('node', self.name, (cur) => {
-      const next: NodeRecord & VtepFields = { ...(cur as (NodeRecord & VtepFields) | undefined), name: self.name, ipv4: self.ipv4 };
+      const next: NodeRecord = { ...cur, name: self.name, ipv4: self.ipv4 };
       if (self.ipv4Network) next.ipv4Network = self.ipv4Network;
       if (self.ipv6) next.ipv6 = self.ipv6;
       else delete next.ipv6;
@@ -108,7 +108,7 @@ export class DatastoreClusterStore implements ClusterStore {
     if (!pool) return;
     const vtep = await ensureVtepAddress(this.ds, name, pool.cidr);
     await this.ds.update('node', name, (cur) =>
-      cur ? ({ ...cur, vxlanTunnelAddr: vtep.ip, vxlanTunnelMac: vtep.mac } as NodeRecord & VtepFields) : cur,
+      cur ? { ...cur, vxlanTunnelAddr: vtep.ip, vxlanTunnelMac: vtep.mac } : cur,
     );
     this.log.info({ vtep }, 'recorded this node\u2019s VXLAN tunnel endpoint');
   }

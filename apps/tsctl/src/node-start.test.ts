@@ -11,7 +11,6 @@ import { controlSocketPath } from '@tsnet/node/control-api';
 import { freePort, tempDir, waitFor } from '@tsnet/testkit';
 import { tsctl } from './test-helpers.js';
 import { detectIpv4, parseDefaultRouteDevice, parseFirstIpv4 } from './commands/detect-ip.js';
-import { childArgs } from './commands/node-start.js';
 
 test('IP detection: the default route interface and its first global IPv4 address', async () => {
   const routes = '[{"dst":"default","gateway":"198.51.100.254","dev":"eth0","flags":[]}]';
@@ -123,20 +122,3 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
-
-test('the detached child gets every resolved option explicitly, and no --detach', () => {
-  const args = childArgs(
-    {
-      name: 'host1', ip: '198.51.100.1', ip6: 'fd00::1', asn: 64512, runDir: '/run/x', libnetwork: true,
-      etcd: { endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'], caFile: '/ca', certFile: '/cert', keyFile: '/key' },
-      pluginDir: '/plugins', metricsAddr: '127.0.0.1:9100', bgpPort: 179,
-    },
-    { logDir: '/var/log/tsnet' },
-  );
-  assert.deepEqual(args, [
-    'node', '--name', 'host1', '--ip', '198.51.100.1', '--run-dir', '/run/x',
-    '--etcd-endpoints', 'http://10.0.0.1:2379,http://10.0.0.2:2379', '--etcd-ca', '/ca', '--etcd-cert', '/cert', '--etcd-key', '/key',
-    '--ip6', 'fd00::1', '--as', '64512', '--libnetwork', '--log-dir', '/var/log/tsnet',
-    '--plugin-dir', '/plugins', '--metrics-addr', '127.0.0.1:9100',
-  ]);
-});

@@ -95,7 +95,7 @@ describe('tsctl node (datastore commands)', () => {
     r = await tsctl(['node', 'bgp', 'peer', 'show', '--name', 'host1'], env);
     assert.equal(
       r.stdout,
-      ['+---------------+--------+', '| Peer address  | AS Num |', '+---------------+--------+', '| 198.51.100.20 | 64520  |', '+---------------+--------+', ''].join('\n'),
+      ['+---------------+--------+---------+', '| Peer address  | AS Num | Accepts |', '+---------------+--------+---------+', '| 198.51.100.20 | 64520  |  pools  |', '+---------------+--------+---------+', ''].join('\n'),
     );
     r = await tsctl(['node', 'bgp', 'peer', 'show', '-o', 'json'], { ...env, HOSTNAME: 'host2' });
     assert.deepEqual(JSON.parse(r.stdout), [{ ip: '198.51.100.21', asn: 64521, node: 'host2' }]);

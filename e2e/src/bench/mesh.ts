@@ -3,7 +3,7 @@
 // all N·(N-1) sessions are Established, then the time from a new block written for one host to
 // its route on every other host (watched with `ip monitor route`, no polling), the CPU each agent
 // used until all answered, and agent RSS.
-// Run: e2e/bench/mesh [--nodes 10,25,50] [--samples 20] [--routed] [--default-flags]
+// Run: e2e/bench/mesh [--nodes 10,25,50] [--samples 20] [--routed]
 //   [--node-options '--cpu-prof --cpu-prof-dir=/tmp/p']   (root; all inside namespaces).
 // Default: one underlay subnet, native routing. The kernel's ARP table is shared by all namespaces
 // (gc_thresh3 = 1024 entries here), and a full mesh on one subnet needs about N² entries, so above
@@ -13,7 +13,6 @@ import { readFile } from 'node:fs/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { netnsUnsupportedReason, sleep, uniquePrefix, waitFor } from '@tsnet/testkit';
 import { Ipam } from '@tsnet/ipam';
-import { AGENT_NODE_FLAGS } from '@tsnet/node';
 import { AgentLab } from '../agent-lab.js';
 
 function arg(name: string, dflt: string): string {
@@ -97,11 +96,10 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
       await lab.startEtcd('198.51.100.254');
     }
     const t0 = performance.now();
-    // many agents per CPU: let each wait for etcd as long as the run may take; node flags as
-    // `tsctl node --detach` gives its agent (--default-flags: without them, for comparison)
+    // many agents per CPU: let each wait for etcd as long as the run may take. The agents run as
+    // `tsctl node --detach` starts them (its node flags and launcher, hence the bundle when built).
     const env: Record<string, string> = { TSNET_ETCD_WAIT_MS: '300000' };
-    const nodeOptions = [...(process.argv.includes('--default-flags') ? [] : AGENT_NODE_FLAGS), arg('node-options', '')];
-    env.NODE_OPTIONS = nodeOptions.join(' ').trim();
+    if (arg('node-options', '')) env.NODE_OPTIONS = arg('node-options', '');
     for (const name of names) lab.launchAgent(name, {}, env);
     await Promise.all(names.map((name) => lab.waitAnswering(name, 300_000, 500)));
     const answering = performance.now() - t0;

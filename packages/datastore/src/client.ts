@@ -6,6 +6,7 @@ import { DEFAULT_CLUSTER_CONFIG, type BgpPeer, type ClusterConfig, type NodeReco
 import type { DatastoreOptions } from './options.js';
 import type { KvClient } from './kv.js';
 import { kvClient } from './kv-select.js';
+import { parsePrefix } from './prefix.js';
 import { EtcdStore } from './store.js';
 import { DatastoreWatch, snapshot, type Snapshot, type WatchHandlers, type WatchOptions } from './watch.js';
 
@@ -104,7 +105,7 @@ export class Datastore extends EtcdStore {
 
   async addGlobalPeer(peer: BgpPeer): Promise<void> {
     const p = checkPeer(peer);
-    await this.put('globalPeer', p.ip, { ip: p.ip, asn: p.asn });
+    await this.put('globalPeer', p.ip, { ip: p.ip, asn: p.asn, ...acceptOf(p) });
   }
 
   async removeGlobalPeer(ip: string): Promise<boolean> {
@@ -117,7 +118,7 @@ export class Datastore extends EtcdStore {
 
   async addNodePeer(node: string, peer: BgpPeer): Promise<void> {
     const p = checkPeer(peer);
-    await this.put('nodePeer', [node, p.ip], { ip: p.ip, asn: p.asn, node });
+    await this.put('nodePeer', [node, p.ip], { ip: p.ip, asn: p.asn, node, ...acceptOf(p) });
   }
 
   async removeNodePeer(node: string, ip: string): Promise<boolean> {
@@ -145,7 +146,26 @@ export function canonicalIp(ip: string): string {
   return v === 4 ? ip : new URL(`http://[${ip}]/`).hostname.slice(1, -1);
 }
 
+/** Checks a peer before any write: AS, address and import list, each made canonical. */
 function checkPeer(peer: BgpPeer): BgpPeer {
   checkAsn(peer.asn);
-  return { ...peer, ip: canonicalIp(peer.ip) };
+  const ip = canonicalIp(peer.ip);
+  return peer.acceptPrefixes === undefined ? { ...peer, ip } : { ...peer, ip, acceptPrefixes: canonicalPrefixes(peer.acceptPrefixes) };
+}
+
+const acceptOf = (p: BgpPeer): Pick<BgpPeer, 'acceptPrefixes'> => (p.acceptPrefixes ? { acceptPrefixes: p.acceptPrefixes } : {});
+
+/**
+ * A peer's import list in canonical text, duplicates dropped, order kept; a bad CIDR (or one with
+ * host bits set) is a usage error naming it.
+ */
+export function canonicalPrefixes(prefixes: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const text of prefixes) {
+    const p = parsePrefix(text);
+    if (!p) throw new TsnetError(`bad prefix ${text} in --accept: give CIDRs like 10.0.0.0/8`, 'usage');
+    if (p.hostBitsSet) throw new TsnetError(`bad prefix ${text} in --accept: host bits are set; did you mean ${p.canonical}?`, 'usage');
+    if (!out.includes(p.canonical)) out.push(p.canonical);
+  }
+  return out;
 }

@@ -30,12 +30,14 @@ export {
   type DatastoreOptions,
   type DatastoreFlags,
 } from './options.js';
+export { parsePrefix, type ParsedPrefix } from './prefix.js';
 export { EtcdStore } from './store.js';
 export { KvUnavailableError, GatewayMissingError, type KvClient, type KeyValue, type KvEvent, type KvWatch, type KvWatchHandlers, type RangeResult, type TxnCompare, type TxnRequest } from './kv.js';
 export { kvClient, kvClientKind } from './kv-select.js';
 export {
   Datastore,
   canonicalIp,
+  canonicalPrefixes,
   isUnreachable,
   type Stored,
   type AnyStored,

@@ -1,6 +1,8 @@
 // The typed records stored under the prefix. Each is plain JSON; `validate*` functions check a
 // parsed value field by field and return it typed, or throw a one-line reason (never crash later).
 // Unknown extra fields are kept, so a newer writer's additions survive an older reader's update.
+import { isIP } from 'node:net';
+import { parsePrefix } from './prefix.js';
 
 export type EncapMode = 'always' | 'cross-subnet' | 'never';
 export const ENCAP_MODES: readonly EncapMode[] = ['always', 'cross-subnet', 'never'];
@@ -33,6 +35,10 @@ export interface NodeRecord {
   routeReflector?: { clusterId: string };
   /** ISO time of the node agent's last registration or heartbeat. */
   lastSeen?: string;
+  /** The node's VXLAN tunnel endpoint address (from an IPv4 vxlan pool), set by its agent. */
+  vxlanTunnelAddr?: string;
+  /** The MAC of that endpoint, aa:bb:cc:dd:ee:ff. */
+  vxlanTunnelMac?: string;
 }
 
 /** A BGP peer: global (every node peers with it) or of one node (`node` set). */
@@ -41,6 +47,11 @@ export interface BgpPeer {
   asn: number;
   /** Set for per-node peers: the node that peers. */
   node?: string;
+  /**
+   * The prefixes this peer may send (a route is accepted when one of them contains it); absent =
+   * only prefixes inside the IP pools. ['0.0.0.0/0'] accepts every IPv4 route.
+   */
+  acceptPrefixes?: string[];
 }
 
 /** An IP pool: a CIDR carved into blocks of `blockSize`. */
@@ -152,6 +163,7 @@ function oneOf(o: Obj, f: string, values: readonly string[]): void {
   if (!values.includes(o[f] as string)) throw new Error(`field ${f} must be one of ${values.join('|')}`);
 }
 const ASN_MAX = 4294967295;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 export function validateClusterConfig(v: unknown): ClusterConfig {
   const o = obj(v, 'cluster config');
@@ -167,6 +179,10 @@ export function validateNode(v: unknown): NodeRecord {
   for (const f of ['ipv4', 'ipv4Network', 'ipv6', 'ipv6Network', 'lastSeen']) str(o, f, true);
   num(o, 'asn', true, 1, ASN_MAX);
   if (o.routeReflector !== undefined) str(obj(o.routeReflector, 'routeReflector'), 'clusterId');
+  str(o, 'vxlanTunnelAddr', true);
+  if (o.vxlanTunnelAddr !== undefined && isIP(o.vxlanTunnelAddr as string) === 0) throw new Error('field vxlanTunnelAddr must be an IP address');
+  str(o, 'vxlanTunnelMac', true);
+  if (o.vxlanTunnelMac !== undefined && !MAC.test(o.vxlanTunnelMac as string)) throw new Error('field vxlanTunnelMac must be a MAC like aa:bb:cc:dd:ee:ff');
   return o as unknown as NodeRecord;
 }
 
@@ -175,6 +191,12 @@ export function validatePeer(v: unknown): BgpPeer {
   str(o, 'ip');
   num(o, 'asn', false, 1, ASN_MAX);
   str(o, 'node', true);
+  if (o.acceptPrefixes !== undefined) {
+    if (!Array.isArray(o.acceptPrefixes)) throw new Error('field acceptPrefixes must be an array of CIDRs like 10.0.0.0/8');
+    for (const p of o.acceptPrefixes as unknown[]) {
+      if (typeof p !== 'string' || !parsePrefix(p)) throw new Error(`field acceptPrefixes holds ${JSON.stringify(p)}, not a CIDR like 10.0.0.0/8`);
+    }
+  }
   return o as unknown as BgpPeer;
 }
 

@@ -12,7 +12,7 @@ export interface NodeMeshJson {
 }
 
 export const bgpCommand: CommandGroup = {
-  tree: ['bgp peer add IP as ASN', 'bgp peer remove IP', 'bgp peer show', 'bgp default-node-as [ASN]', 'bgp node-mesh [on|off]'],
+  tree: ['bgp peer add IP as ASN [--accept CIDR,...]', 'bgp peer remove IP', 'bgp peer show', 'bgp default-node-as [ASN]', 'bgp node-mesh [on|off]'],
   register: (y: Argv, run: Run) =>
     y.command('bgp', 'Cluster-wide BGP settings (bgp peer|default-node-as|node-mesh)', (c) =>
       c

@@ -8,9 +8,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AgentHandle, AgentOptions } from '@tsnet/node';
-import { AGENT_NODE_FLAGS, AgentNotRunningError, callAgent, controlSocketPath, type AgentStatus } from '@tsnet/node/control-api';
+import { AgentNotRunningError, agentProcessArgs, callAgent, controlSocketPath, type AgentStatus } from '@tsnet/node/control-api';
 import { CliError } from '../errors.js';
 import type { Context } from '../context.js';
 import { detectIpv4 } from './detect-ip.js';
@@ -18,8 +17,6 @@ import { detectIpv4 } from './detect-ip.js';
 export const DEFAULT_METRICS_ADDR = '127.0.0.1:9099';
 export const DEFAULT_PLUGIN_DIR = '/run/docker/plugins';
 export const LOG_FILE_NAME = 'tsnet.log';
-/** tsctl's own bin, which the detached child runs (dist/commands → ../../bin). */
-const TSCTL_BIN = fileURLToPath(new URL('../../bin/tsctl.js', import.meta.url));
 
 /** The validated `tsctl node` flags (addresses and AS already parsed). */
 export interface NodeStartFlags {
@@ -95,20 +92,6 @@ async function runForeground(ctx: Context, opts: AgentOptions): Promise<number> 
   }
 }
 
-/** The `tsctl node` argv of the detached child: every resolved option explicit, no --detach. */
-export function childArgs(opts: AgentOptions, flags: Pick<NodeStartFlags, 'logDir'>): string[] {
-  const a = ['node', '--name', opts.name, '--ip', opts.ip, '--run-dir', opts.runDir];
-  a.push('--etcd-endpoints', opts.etcd.endpoints.join(','));
-  if (opts.etcd.caFile) a.push('--etcd-ca', opts.etcd.caFile);
-  if (opts.etcd.certFile) a.push('--etcd-cert', opts.etcd.certFile);
-  if (opts.etcd.keyFile) a.push('--etcd-key', opts.etcd.keyFile);
-  if (opts.ip6) a.push('--ip6', opts.ip6);
-  if (opts.asn !== undefined) a.push('--as', String(opts.asn));
-  if (opts.libnetwork) a.push('--libnetwork');
-  if (flags.logDir) a.push('--log-dir', flags.logDir);
-  a.push('--plugin-dir', opts.pluginDir, '--metrics-addr', opts.metricsAddr);
-  return a;
-}
 
 async function startDetached(ctx: Context, opts: AgentOptions, timeoutSeconds: number): Promise<number> {
   const logDir = opts.logDir ?? opts.runDir;
@@ -121,7 +104,7 @@ async function startDetached(ctx: Context, opts: AgentOptions, timeoutSeconds: n
     throw new CliError(`cannot open the node log ${logFile}: ${(err as NodeJS.ErrnoException).code ?? err}; use --log-dir DIR or run as root`);
   }
   const logStart = statSync(logFile).size;
-  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, TSCTL_BIN, ...childArgs(opts, opts)], {
+  const child = spawn(process.execPath, agentProcessArgs(opts), {
     detached: true,
     stdio: ['ignore', fd, fd],
     env: { ...ctx.io.env, NO_COLOR: '1' },

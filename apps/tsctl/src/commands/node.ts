@@ -20,7 +20,7 @@ export const nodeCommand: CommandGroup = {
     'node stop',
     'node show',
     'node remove --name NAME [--remove-endpoints]',
-    'node bgp peer add IP as ASN',
+    'node bgp peer add IP as ASN [--accept CIDR,...]',
     'node bgp peer remove IP',
     'node bgp peer show',
   ],
