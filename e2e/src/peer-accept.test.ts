@@ -3,7 +3,9 @@
  * as a global peer announcing 10.50.0.0/16, 10.60.0.0/16 and 0.0.0.0/0. Only the accepted
  * prefixes reach the host's routing table; a changed list (written with the Datastore helper, as
  * `tsctl bgp peer add ... --accept` does) takes effect on the running session by route refresh,
- * both ways, without resetting the session.
+ * both ways, without resetting the session. An accepted default route is installed at metric 32
+ * (EXTERNAL_ROUTE_METRIC), beside the host's own default route (metric 0), which stays preferred
+ * and is still there after the peer's one is withdrawn.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,6 +41,15 @@ describe('global peer import list (acceptPrefixes)', { skip, timeout: 120_000 },
   let lab: AgentLab;
   let bird: TrackedProcess | undefined;
   const viaRouter = (prefix: string) => (routes: string[]) => routes.some((l) => l.startsWith(`${prefix} via ${ROUTER} dev eth0`));
+  /** The host's IPv4 default routes, `proto tsnet` spelled as the number. */
+  const defaults = async (): Promise<string[]> =>
+    (await lab.host('h1').ns.ip('-4', 'route', 'show', 'default'))
+      .split('\n')
+      .map((l) => l.trim().replace(/ proto tsnet\b/, ' proto 80'))
+      .filter((l) => l !== '')
+      .sort();
+  const HOST_DEFAULT = `default via ${GW} dev eth0`;
+  const OUR_DEFAULT = `default via ${ROUTER} dev eth0 proto 80 metric 32`;
   const peerStatus = async (): Promise<PeerStatus | undefined> => (await lab.status('h1')).peers.find((p) => p.address === ROUTER);
 
   before(async () => {
@@ -82,10 +93,14 @@ describe('global peer import list (acceptPrefixes)', { skip, timeout: 120_000 },
       return p?.prefixesAccepted === 3 ? p : undefined;
     }, { timeoutMs: 10_000, intervalMs: 100 });
     assert.equal(wide.since, first.since, 'the session was not reset');
+    // the peer's default route sits beside the host's own (metric 0), which stays preferred
+    assert.deepEqual(await defaults(), [HOST_DEFAULT, OUR_DEFAULT].sort(), 'both default routes');
+    assert.match(await lab.host('h1').ns.ip('route', 'get', '192.0.2.1'), new RegExp(`via ${GW.replaceAll('.', '\\.')} `));
 
     // back to the first list: the route refresh withdraws what is no longer allowed
     await lab.ds.addGlobalPeer({ ip: ROUTER, asn: ROUTER_AS, acceptPrefixes: ['10.50.0.0/16'] });
     routes = await lab.waitRoutes('h1', 'only 10.50.0.0/16 again', (r) => viaRouter('10.50.0.0/16')(r) && !r.some((l) => l.startsWith('10.60.0.0/16') || l.startsWith('default')));
     assert.equal((await peerStatus())?.since, first.since, 'still the same session');
+    assert.deepEqual(await defaults(), [HOST_DEFAULT], 'ours withdrawn, the host’s own default route intact');
   });
 });

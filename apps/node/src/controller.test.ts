@@ -9,6 +9,7 @@ import {
   diffPeers,
 } from './controller.js';
 import type { ClusterSnapshot, DesiredPeer, PoolRecord } from './model.js';
+import { EXTERNAL_ROUTE_METRIC } from '@tsnet/dataplane';
 
 const pool = (cidr: string, o: Partial<PoolRecord> = {}): PoolRecord => ({
   cidr,
@@ -255,6 +256,25 @@ describe('dataplaneInput', () => {
     assert.deepEqual(routes([{ address: '198.51.100.9', asn: 65100, node: 'b', acceptPrefixes: ['0.0.0.0/0'] }]), ['192.168.2.0/26']);
     assert.deepEqual(routes([{ address: '198.51.100.2', asn: 65100, acceptPrefixes: ['0.0.0.0/0'] }]), ['192.168.2.0/26']);
     assert.deepEqual(routes([{ address: '198.51.100.9', asn: 65100, node: 'a', acceptPrefixes: ['10.60.0.0/15'] }]), ['10.60.0.0/16', '192.168.2.0/26']);
+  });
+
+  test('routes outside every pool carry EXTERNAL_ROUTE_METRIC (beside the host routes); pool routes none', () => {
+    const learned = [
+      { prefix: '0.0.0.0/0', nextHop: '198.51.100.9' },
+      { prefix: '10.50.0.0/16', nextHop: '198.51.100.9' },
+      { prefix: '192.168.2.0/26', nextHop: '198.51.100.2' },
+      { prefix: '192.168.3.0/26', nextHop: '198.51.100.9' },
+    ];
+    const peers = [{ address: '198.51.100.9', asn: 65100, acceptPrefixes: ['0.0.0.0/0'] }];
+    const d = dataplaneInput(snap({ peers }), 'a', learned, underlay)!;
+    assert.equal(EXTERNAL_ROUTE_METRIC, 32);
+    assert.deepEqual(d.remoteRoutes, [
+      { prefix: '0.0.0.0/0', nextHop: '198.51.100.9', metric: EXTERNAL_ROUTE_METRIC },
+      { prefix: '10.50.0.0/16', nextHop: '198.51.100.9', metric: EXTERNAL_ROUTE_METRIC },
+      { prefix: '192.168.2.0/26', nextHop: '198.51.100.2' },
+      // inside a pool even though a global peer sent it: routed like the other nodes' blocks
+      { prefix: '192.168.3.0/26', nextHop: '198.51.100.9' },
+    ]);
   });
 
   test('nothing before this node is registered', () => {

@@ -4,7 +4,7 @@
  * shells in agent.ts apply the differences.
  */
 import type { PeerType } from './control-api.js';
-import type { DataplaneInput } from '@tsnet/dataplane';
+import { EXTERNAL_ROUTE_METRIC, type DataplaneInput } from '@tsnet/dataplane';
 import { cidrContains, familyOf, parseCidr } from './net.js';
 import type {
   Announcement,
@@ -166,7 +166,8 @@ export const WORKLOAD_GATEWAY_V6 = 'fe80::1';
 /**
  * The dataplane's input from the snapshot and the routes BGP selected: remote routes only for
  * prefixes inside a pool or a peer's import list (`acceptPrefixes`) and not via ourselves, local
- * blocks, local workloads, VTEPs of the other nodes. Null until this node is registered with an
+ * blocks, local workloads, VTEPs of the other nodes. Routes outside every pool carry
+ * EXTERNAL_ROUTE_METRIC, so they never replace a host route. Null until this node is registered with an
  * IPv4 address.
  */
 export function dataplaneInput(
@@ -185,9 +186,16 @@ export function dataplaneInput(
     ...pools.map((p) => p.cidr),
     ...desiredPeers(snap, selfName).flatMap((p) => (p.type !== 'node-to-node mesh' && p.acceptPrefixes ? p.acceptPrefixes : [])),
   ];
+  // a route outside every pool gets its own metric so it sits beside the host's routes (its
+  // default route above all) instead of replacing them; the host's own stay preferred
+  const inPool = (prefix: string): boolean => pools.some((p) => cidrContains(p.cidr, prefix));
   const remoteRoutes = learned
     .filter((r) => !own.has(r.nextHop) && allowed.some((c) => cidrContains(c, r.prefix)))
-    .map((r) => ({ prefix: r.prefix, nextHop: r.nextHop }))
+    .map((r) => ({
+      prefix: r.prefix,
+      nextHop: r.nextHop,
+      ...(inPool(r.prefix) ? {} : { metric: EXTERNAL_ROUTE_METRIC }),
+    }))
     .sort((a, b) => a.prefix.localeCompare(b.prefix));
   const remoteVteps = snap.nodes
     .filter((n) => n.name !== selfName && n.ipv4 && n.vtep)

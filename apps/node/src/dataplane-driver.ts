@@ -4,8 +4,9 @@
  */
 import {
   Reconciler,
-  TSNET_RT_PROTO,
   computeDesiredState,
+  routeDeleteLine,
+  routeIdentity,
   routeLine,
   type CommandRunner,
   type DataplaneInput,
@@ -26,7 +27,6 @@ const EMPTY: ReconcileResult = { problems: [], routes: { remote: 0, blackhole: 0
  * the last one (periodic and forced passes are not held back).
  */
 export const MIN_FULL_GAP_MS = 300;
-const routeKey = (r: RouteSpec): string => `${r.table ?? 'main'}|${r.dst}`;
 
 /**
  * Full reconciles (read everything, diff, apply) run when anything but the learned routes changed,
@@ -40,7 +40,8 @@ export class ReconcilerDriver implements DataplaneDriver {
   private readonly runner: CommandRunner;
   private lastKey: string | undefined;
   private lastRemote = '';
-  private lastRoutes = new Map<string, string>();
+  /** the routes of the last pass by identity (table, dst, metric), with their `replace` line */
+  private lastRoutes = new Map<string, { r: RouteSpec; line: string }>();
   private lastResult: ReconcileResult = EMPTY;
   private support: KernelSupport | undefined;
   private lastFullAt = -Infinity;
@@ -99,7 +100,7 @@ export class ReconcilerDriver implements DataplaneDriver {
     // after errors the next pass must be a full one again
     this.lastKey = res.errors.length > 0 ? undefined : key;
     this.lastRemote = remote;
-    this.lastRoutes = new Map(computeDesiredState(input, this.support).routes.map((r) => [routeKey(r), routeLine(r)]));
+    this.lastRoutes = this.routesByIdentity(input, this.support);
     this.lastResult = {
       problems,
       routes: { remote: input.remoteRoutes.length, blackhole: input.localBlocks.length, workload: input.workloads.length },
@@ -111,16 +112,17 @@ export class ReconcilerDriver implements DataplaneDriver {
     await this.session?.close();
   }
 
+  private routesByIdentity(input: DataplaneInput, support: KernelSupport): Map<string, { r: RouteSpec; line: string }> {
+    return new Map(computeDesiredState(input, support).routes.map((r) => [routeIdentity(r), { r, line: routeLine(r) }]));
+  }
+
   /** The route-only difference in one batch; false (→ full pass) when anything failed. */
   private async applyRoutes(input: DataplaneInput, support: KernelSupport): Promise<boolean> {
-    const want = new Map(computeDesiredState(input, support).routes.map((r) => [routeKey(r), { r, line: routeLine(r) }]));
+    const want = this.routesByIdentity(input, support);
     const lines: string[] = [];
-    for (const [k, line] of this.lastRoutes) {
-      if (want.has(k)) continue;
-      const [table, dst] = k.split('|');
-      lines.push(`route del ${line.includes(' blackhole ') ? 'blackhole ' : ''}${dst} proto ${TSNET_RT_PROTO} table ${table}`);
-    }
-    for (const [k, w] of want) if (this.lastRoutes.get(k) !== w.line) lines.push(w.line);
+    // deleted with their metric: a host route to the same destination is never touched
+    for (const [k, had] of this.lastRoutes) if (!want.has(k)) lines.push(routeDeleteLine(had.r));
+    for (const [k, w] of want) if (this.lastRoutes.get(k)?.line !== w.line) lines.push(w.line);
     if (lines.length === 0) return true;
     let error: string;
     if (this.session) error = await this.session.run(lines);
@@ -132,7 +134,7 @@ export class ReconcilerDriver implements DataplaneDriver {
       this.log.warn({ error }, 'fast route update failed; doing a full reconcile');
       return false;
     }
-    this.lastRoutes = new Map([...want].map(([k, w]) => [k, w.line]));
+    this.lastRoutes = want;
     this.log.debug({ changes: lines.length }, 'routes updated');
     return true;
   }

@@ -1,7 +1,7 @@
 // Parsers from what the kernel tools print to plain values (pure: tested with captured output).
 import { canonicalCidr, type Family } from './cidr.js';
 import { NAT_POSTROUTING_CHAIN } from './desired.js';
-import type { RouteSpec } from './types.js';
+import { KERNEL_DEFAULT_METRIC, type RouteSpec } from './types.js';
 
 export interface ActualRoute extends RouteSpec {
   /** the table as `ip` printed it (undefined = main), used verbatim to delete the route */
@@ -62,7 +62,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const flagsOf = (v: unknown): string[] =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 
-/** `ip -4|-6 -json route show table all proto N` → routes. */
+/** `ip -4|-6 -json route show table all proto N` → routes (metric only when not the kernel's default). */
 export function parseRoutes(json: string, family: Family): ActualRoute[] {
   return parseJsonArray(json, 'ip route').map((r) => {
     const rawDst = str(r.dst) ?? 'default';
@@ -75,6 +75,8 @@ export function parseRoutes(json: string, family: Family): ActualRoute[] {
     if (dev && type !== 'blackhole') route.dev = dev;
     if (flagsOf(r.flags).includes('onlink')) route.onlink = true;
     if (str(r.scope) === 'link') route.scope = 'link';
+    // `metric` is absent for IPv4 metric 0 and always there for IPv6 (1024 unless set)
+    if (typeof r.metric === 'number' && r.metric !== KERNEL_DEFAULT_METRIC[family]) route.metric = r.metric;
     const table = str(r.table);
     if (table !== undefined && table !== 'main') {
       route.tableText = table;

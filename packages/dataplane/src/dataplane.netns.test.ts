@@ -15,7 +15,7 @@ import {
 import { Reconciler } from './reconciler.js';
 import { ExecaRunner } from './runner.js';
 import { configureNetnsWorkload, createWorkloadVeth, deleteWorkloadVeth, workloadIfNames } from './veth.js';
-import type { DataplaneInput, PoolInput } from './types.js';
+import { EXTERNAL_ROUTE_METRIC, type DataplaneInput, type PoolInput } from './types.js';
 
 const skip = netnsUnsupportedReason();
 
@@ -43,13 +43,14 @@ const pool = (cidr: string, o: Partial<PoolInput> = {}): PoolInput => ({
 describe('dataplane in network namespaces', { skip }, () => {
   let underlay: Underlay;
   const workloads: Netns[] = [];
-  let h1: UnderlayHost, h2: UnderlayHost, h3: UnderlayHost, ext: UnderlayHost;
+  let h1: UnderlayHost, h2: UnderlayHost, h3: UnderlayHost, h4: UnderlayHost, ext: UnderlayHost;
 
   before(async () => {
     underlay = await Underlay.create(uniquePrefix('dp'));
     h1 = await underlay.addHost('h1', '198.51.100.1/24', '198.51.100.254');
     h2 = await underlay.addHost('h2', '203.0.113.2/24', '203.0.113.254');
     h3 = await underlay.addHost('h3', '198.51.100.3/24', '198.51.100.254');
+    h4 = await underlay.addHost('h4', '198.51.100.4/24', '198.51.100.254');
     ext = await underlay.addHost('ext', '192.0.2.10/24', '192.0.2.254');
   });
 
@@ -120,6 +121,45 @@ describe('dataplane in network namespaces', { skip }, () => {
     assert.match(natAfter, /^-A POSTROUTING -s 192\.0\.2\.0\/24 -j ACCEPT$/m);
   });
 
+  test('an external default route (metric 32) sits beside the host default; removing it leaves the host one', async () => {
+    const rec = new Reconciler({ runner: new ExecaRunner({ netns: h4.ns.name }), rtProtosFile: null });
+    const defaults = async (): Promise<string[]> =>
+      (await h4.ns.ip('-4', 'route', 'show', 'default'))
+        .split('\n')
+        .map((l) => l.trim().replace(/proto tsnet/, 'proto 80'))
+        .filter((l) => l !== '')
+        .sort();
+    assert.deepEqual(await defaults(), ['default via 198.51.100.254 dev eth0'], 'the host starts with its own');
+    const want = input(h4, {
+      pools: [pool('10.4.0.0/16')],
+      remoteRoutes: [
+        { prefix: '10.4.1.0/26', nextHop: '198.51.100.1' },
+        { prefix: '0.0.0.0/0', nextHop: '198.51.100.9', metric: EXTERNAL_ROUTE_METRIC },
+      ],
+    });
+    const first = await rec.reconcile(want);
+    assert.deepEqual(first.errors, []);
+    assert.ok(first.applied.includes('ip route replace 0.0.0.0/0 via 198.51.100.9 proto 80 metric 32'));
+    assert.deepEqual(await defaults(), [
+      'default via 198.51.100.254 dev eth0',
+      'default via 198.51.100.9 dev eth0 proto 80 metric 32',
+    ]);
+    assert.match(await h4.ns.ip('route', 'get', '192.0.2.1'), /via 198\.51\.100\.254 /, 'the host route is preferred');
+    assert.deepEqual((await rec.reconcile(want)).applied, [], 'second pass applies nothing');
+
+    // the host's default route gone: ours (still there) carries the traffic; no pass recreates it
+    await h4.ns.ip('route', 'del', 'default', 'via', '198.51.100.254');
+    assert.match(await h4.ns.ip('route', 'get', '192.0.2.1'), /via 198\.51\.100\.9 /);
+    assert.deepEqual((await rec.reconcile(want)).applied, [], 'the host route is none of ours');
+    await h4.ns.ip('route', 'add', 'default', 'via', '198.51.100.254');
+
+    const gone = await rec.reconcile({ ...want, remoteRoutes: want.remoteRoutes.slice(0, 1) });
+    assert.deepEqual(gone.errors, []);
+    assert.deepEqual(gone.applied, ['ip route del 0.0.0.0/0 proto 80 metric 32 table main']);
+    assert.deepEqual(await defaults(), ['default via 198.51.100.254 dev eth0'], 'ours gone, the host one intact');
+    assert.match(await h4.ns.ip('route', 'show', 'proto', '80'), /^10\.4\.1\.0\/26 via 198\.51\.100\.1 /m);
+  });
+
   test('IPv6: workload /128, blackhole, native route, proxy NDP and ip6tables NAT converge in one pass', async () => {
     const ns = await Netns.create(`${underlay.prefix}v6`);
     workloads.push(ns);
@@ -137,7 +177,10 @@ describe('dataplane in network namespaces', { skip }, () => {
       },
       pools: [pool('fd00:1::/64', { natOutgoing: true })],
       localBlocks: ['fd00:1::/122'],
-      remoteRoutes: [{ prefix: 'fd00:1::40/122', nextHop: 'fd00:9::2' }],
+      remoteRoutes: [
+        { prefix: 'fd00:1::40/122', nextHop: 'fd00:9::2' },
+        { prefix: '::/0', nextHop: 'fd00:9::2', metric: EXTERNAL_ROUTE_METRIC },
+      ],
       remoteVteps: [],
       workloads: [{ ip: 'fd00:1::5', hostIfName: 'tsv6' }],
       ipv6Gateway: 'fe80::1',
@@ -148,7 +191,8 @@ describe('dataplane in network namespaces', { skip }, () => {
     const routes = await ns.ip('-6', 'route', 'show', 'proto', '80');
     assert.match(routes, /^fd00:1::5 dev tsv6 /m);
     assert.match(routes, /^blackhole fd00:1::\/122 /m);
-    assert.match(routes, /^fd00:1::40\/122 via fd00:9::2 dev eth0 /m);
+    assert.match(routes, /^fd00:1::40\/122 via fd00:9::2 dev eth0 metric 1024 /m);
+    assert.match(routes, /^default via fd00:9::2 dev eth0 metric 32 /m);
     assert.match(await ns.ip('-6', 'neigh', 'show', 'proxy'), /fe80::1 dev tsv6 proxy/);
     assert.match(
       await ns.exec('ip6tables-save', ['-t', 'nat']),

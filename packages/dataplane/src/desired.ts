@@ -242,6 +242,8 @@ export function computeDesiredState(
     const pool = poolOf(dst);
     if (pool?.encap === 'broken') continue;
     const crossSubnet = familyOf(r.nextHop) === 4 && !contains(underlay, r.nextHop);
+    // routes from outside the pools carry their own metric, so they sit beside the host's routes
+    const metric = r.metric !== undefined ? { metric: r.metric } : {};
     const encapsulate =
       pool !== undefined && (pool.mode === 'always' || (pool.mode === 'cross-subnet' && crossSubnet));
     if (encapsulate && pool.encap === 'ipip') {
@@ -252,6 +254,7 @@ export function computeDesiredState(
         via: r.nextHop,
         dev: IPIP_DEVICE,
         onlink: true,
+        ...metric,
       });
     } else if (encapsulate && pool.encap === 'vxlan') {
       const vtep = vteps.get(r.nextHop);
@@ -266,9 +269,10 @@ export function computeDesiredState(
         via: vtep.vtepIp,
         dev: VXLAN_DEVICE,
         onlink: true,
+        ...metric,
       });
     } else {
-      add({ family: dst.family, dst: dst.text, type: 'unicast', via: r.nextHop });
+      add({ family: dst.family, dst: dst.text, type: 'unicast', via: r.nextHop, ...metric });
     }
   }
 

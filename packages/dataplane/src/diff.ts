@@ -3,6 +3,7 @@ import type { Family } from './cidr.js';
 import type { ActualLink, ActualNat, ActualState } from './actual.js';
 import { NAT_POSTROUTING_CHAIN } from './desired.js';
 import {
+  KERNEL_DEFAULT_METRIC,
   TSNET_RT_PROTO,
   VXLAN_DEVICE,
   type DesiredState,
@@ -43,7 +44,21 @@ export function planSize(p: Plan): number {
 }
 
 const tableKey = (t: number | string | undefined): string => (t === undefined ? 'main' : String(t));
-const routeKey = (r: { dst: string; table?: number }): string => `${tableKey(r.table)}|${r.dst}`;
+
+/** The metric the kernel holds for `r` (unset = the family's default; IPv6 makes 0 into 1024). */
+export function effectiveMetric(r: Pick<RouteSpec, 'family' | 'metric'>): number {
+  const dflt = KERNEL_DEFAULT_METRIC[r.family];
+  return r.metric === undefined || (r.family === 6 && r.metric === 0) ? dflt : r.metric;
+}
+
+/**
+ * What makes two routes the same route for the kernel: table, destination and metric. A tsnet
+ * route at another metric than a host route to the same destination is a different route, so
+ * replacing or deleting ours never touches the host's.
+ */
+export function routeIdentity(r: RouteSpec & { tableText?: string }): string {
+  return `${r.tableText ?? tableKey(r.table)}|${r.dst}|${effectiveMetric(r)}`;
+}
 
 /** `route replace ...` line for one desired route (protocol NUMBER, so no rt_protos file is needed). */
 export function routeLine(r: RouteSpec): string {
@@ -55,8 +70,19 @@ export function routeLine(r: RouteSpec): string {
   if (r.onlink) parts.push('onlink');
   if (r.scope) parts.push('scope', r.scope);
   parts.push('proto', String(TSNET_RT_PROTO));
+  if (r.metric !== undefined) parts.push('metric', String(r.metric));
   if (r.table !== undefined) parts.push('table', String(r.table));
   return parts.join(' ');
+}
+
+/**
+ * `route del ...` line for one of our routes: protocol 80 and, when set, the metric, so only
+ * that route goes (never a host route to the same destination).
+ */
+export function routeDeleteLine(r: RouteSpec & { tableText?: string }): string {
+  const type = r.type === 'blackhole' ? 'blackhole ' : '';
+  const metric = r.metric !== undefined ? ` metric ${r.metric}` : '';
+  return `route del ${type}${r.dst} proto ${TSNET_RT_PROTO}${metric} table ${r.tableText ?? tableKey(r.table)}`;
 }
 
 function sameRoute(want: RouteSpec, have: RouteSpec): boolean {
@@ -71,16 +97,15 @@ function sameRoute(want: RouteSpec, have: RouteSpec): boolean {
 }
 
 function diffRoutes(desired: DesiredState, actual: ActualState): string[] {
-  const want = new Map(desired.routes.map((r) => [routeKey(r), r]));
+  const want = new Map(desired.routes.map((r) => [routeIdentity(r), r]));
   const deletes: string[] = [];
   const replaces: string[] = [];
   const seen = new Set<string>();
   for (const have of actual.routes) {
-    const key = `${have.tableText ?? 'main'}|${have.dst}`;
+    const key = routeIdentity(have);
     const w = want.get(key);
     if (!w || seen.has(key)) {
-      const type = have.type === 'blackhole' ? 'blackhole ' : '';
-      deletes.push(`route del ${type}${have.dst} proto ${TSNET_RT_PROTO} table ${have.tableText ?? 'main'}`);
+      deletes.push(routeDeleteLine(have));
       continue;
     }
     seen.add(key);

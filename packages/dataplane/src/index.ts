@@ -7,7 +7,17 @@ export {
   NAT_POSTROUTING_CHAIN,
   NAT_OUTGOING_CHAIN,
 } from './desired.js';
-export { computePlan, planSize, routeLine, natRestore, WORKLOAD_IF_PREFIX, type Plan } from './diff.js';
+export {
+  computePlan,
+  planSize,
+  routeLine,
+  routeDeleteLine,
+  routeIdentity,
+  effectiveMetric,
+  natRestore,
+  WORKLOAD_IF_PREFIX,
+  type Plan,
+} from './diff.js';
 export {
   parseRoutes,
   parseLinks,

@@ -14,6 +14,16 @@ export const VXLAN_PORT = 4789;
 /** Encapsulation overhead subtracted from the underlay MTU. */
 export const IPIP_OVERHEAD = 20;
 export const VXLAN_OVERHEAD = 50;
+/**
+ * The metric of every route learned from outside the pools (a global or node peer's
+ * `acceptPrefixes`, e.g. a default route). Routes are identified by (table, dst, metric), so at
+ * metric 32 ours sit beside the host's own routes instead of replacing them: the host's default
+ * route (metric 0) stays in place and preferred, and withdrawing ours leaves it untouched. 32 is
+ * the metric BIRD's kernel protocol gives its routes by default, for the same reason.
+ */
+export const EXTERNAL_ROUTE_METRIC = 32;
+/** The metric the kernel gives a route added without one (IPv6 turns 0 into 1024 as well). */
+export const KERNEL_DEFAULT_METRIC: Record<Family, number> = { 4: 0, 6: 1024 };
 /** The gateway every workload uses (answered by proxy ARP on the host veth). */
 export const WORKLOAD_GATEWAY_V4 = '169.254.1.1';
 
@@ -50,6 +60,8 @@ export interface PoolInput {
 export interface RemoteRoute {
   prefix: string;
   nextHop: string;
+  /** route metric; unset for pool routes (see EXTERNAL_ROUTE_METRIC for the others) */
+  metric?: number;
 }
 
 export interface RemoteVtep {
@@ -94,6 +106,11 @@ export interface RouteSpec {
   scope?: 'link';
   /** routing table number; undefined = main */
   table?: number;
+  /**
+   * route metric (`ip route ... metric N`); undefined = the kernel's default for the family (0
+   * for IPv4, 1024 for IPv6). Part of a route's identity with table and dst: see routeIdentity.
+   */
+  metric?: number;
 }
 
 export interface IpipDeviceSpec {
