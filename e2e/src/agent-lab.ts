@@ -129,7 +129,7 @@ export class AgentLab {
   }
 
   /** Starts the agent process of host `name` without waiting for it. */
-  launchAgent(name: string, extra: Partial<AgentOptions> = {}, env: Record<string, string> = {}): LabAgent {
+  launchAgent(name: string, extra: Partial<AgentOptions> = {}, env: Record<string, string> = {}, nodeFlags: string[] = []): LabAgent {
     const h = this.host(name);
     const runDir = join(this.dir.path, `run-${name}`);
     const logFile = join(this.dir.path, `agent-${name}.log`);
@@ -146,7 +146,7 @@ export class AgentLab {
       ...extra,
     };
     // agents must not write the host's /etc/iproute2 (TSNET_RT_PROTOS_FILE empty = off)
-    const proc = this.spawn(`agent ${name}`, 'ip', ['netns', 'exec', h.ns.name, process.execPath, ...agentProcessArgs(opts)], logFile, {
+    const proc = this.spawn(`agent ${name}`, 'ip', ['netns', 'exec', h.ns.name, process.execPath, ...nodeFlags, ...agentProcessArgs(opts)], logFile, {
       TSNET_RT_PROTOS_FILE: '',
       ...env,
     });

@@ -3,7 +3,7 @@
 // all N·(N-1) sessions are Established, then the time from a new block written for one host to
 // its route on every other host (watched with `ip monitor route`, no polling), the CPU each agent
 // used until all answered, and agent RSS.
-// Run: e2e/bench/mesh [--nodes 10,25,50] [--samples 20] [--routed]
+// Run: e2e/bench/mesh [--nodes 10,25,50] [--samples 20] [--routed] [--node-flags '--v8-flag ...']
 //   [--node-options '--cpu-prof --cpu-prof-dir=/tmp/p']   (root; all inside namespaces).
 // Default: one underlay subnet, native routing. The kernel's ARP table is shared by all namespaces
 // (gc_thresh3 = 1024 entries here), and a full mesh on one subnet needs about N² entries, so above
@@ -100,7 +100,8 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
     // `tsctl node --detach` starts them (its node flags and launcher, hence the bundle when built).
     const env: Record<string, string> = { TSNET_ETCD_WAIT_MS: '300000' };
     if (arg('node-options', '')) env.NODE_OPTIONS = arg('node-options', '');
-    for (const name of names) lab.launchAgent(name, {}, env);
+    const nodeFlags = arg('node-flags', '').split(' ').filter(Boolean);
+    for (const name of names) lab.launchAgent(name, {}, env, nodeFlags);
     await Promise.all(names.map((name) => lab.waitAnswering(name, 300_000, 500)));
     const answering = performance.now() - t0;
     const startCpu = await Promise.all(names.map((name) => cpuSeconds(lab.agent(name).proc.pid!)));
