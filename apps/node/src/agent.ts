@@ -67,6 +67,15 @@ export async function runAgent(opts: AgentOptions): Promise<AgentHandle> {
     cleanups.push({ what: 'dataplane', run: () => dataplane.close() });
     const timings: Partial<LoopTimings> = {};
     if (process.env.TSNET_RESYNC_MS) timings.resyncMs = Number(process.env.TSNET_RESYNC_MS);
+    // Graceful restart keeps the routes an earlier run left in the kernel until the peers have
+    // resent theirs. With none left (first start, or after a reboot) there is nothing to keep:
+    // routes are programmed as they arrive instead of after every peer's End-of-RIB.
+    const kept = await dataplane.programmedRouteCount().catch((err: unknown) => {
+      log.warn({ err }, 'cannot count the tsnet routes in the kernel; keeping the startup grace');
+      return -1;
+    });
+    if (kept === 0) timings.startupGraceMs = 0;
+    log.info({ keptRoutes: kept }, kept === 0 ? 'no tsnet routes in the kernel: no startup grace' : 'tsnet routes in the kernel: kept until the peers resent theirs (graceful restart)');
     const l = new AgentLoop({ name: opts.name, version: AGENT_VERSION, store, speaker, dataplane, log, metrics, timings });
     loop = l;
     // listen before registering, so peers that learn about us at once can connect

@@ -4,14 +4,14 @@
  */
 import {
   Reconciler,
+  TSNET_RT_PROTO,
   computeDesiredState,
-  routeDeleteLine,
-  routeIdentity,
-  routeLine,
+  fullPassKey,
+  incrementalChanges,
   type CommandRunner,
   type DataplaneInput,
+  type DesiredState,
   type KernelSupport,
-  type RouteSpec,
 } from '@tsnet/dataplane';
 import { IpBatchSession } from './ip-session.js';
 import { SpawnRunner } from './spawn-runner.js';
@@ -29,19 +29,21 @@ const EMPTY: ReconcileResult = { problems: [], routes: { remote: 0, blackhole: 0
 export const MIN_FULL_GAP_MS = 300;
 
 /**
- * Full reconciles (read everything, diff, apply) run when anything but the learned routes changed,
- * on `full` (periodic drift repair) and after a failure. A change of learned routes alone takes
- * the fast path: the new desired routes are diffed against those of the last pass and applied
- * through a long-lived `ip -batch` (a pipe write instead of the nine processes a full pass
- * starts), so a route reaches the kernel within milliseconds of its UPDATE.
+ * Full reconciles (read everything, diff, apply) run when devices, sysctls, NAT or proxy entries
+ * must change, on `full` (periodic drift repair) and after a failure. Everything else a moving
+ * cluster changes (routes to remote blocks, local blocks, other nodes' VTEP neighbours and FDB
+ * entries) takes the fast path: the new desired state is diffed against the last one and applied
+ * through a long-lived `ip -batch` (a pipe write instead of the ten processes a full pass starts;
+ * FDB changes start one `bridge -batch`), so a route reaches the kernel within milliseconds of
+ * its UPDATE and a joining node's VTEP within milliseconds of its record.
  */
 export class ReconcilerDriver implements DataplaneDriver {
   private readonly reconciler: Reconciler;
   private readonly runner: CommandRunner;
+  /** fullPassKey of the last full pass's desired state (undefined: the next pass must be full) */
   private lastKey: string | undefined;
-  private lastRemote = '';
-  /** the routes of the last pass by identity (table, dst, metric), with their `replace` line */
-  private lastRoutes = new Map<string, { r: RouteSpec; line: string }>();
+  /** the desired state the kernel holds as far as we know (last full pass plus fast changes) */
+  private last: DesiredState | undefined;
   private lastResult: ReconcileResult = EMPTY;
   private support: KernelSupport | undefined;
   private lastFullAt = -Infinity;
@@ -66,27 +68,26 @@ export class ReconcilerDriver implements DataplaneDriver {
   async reconcile(snapshot: ClusterSnapshot, selfName: string, learned: LearnedRoute[], full: boolean): Promise<ReconcileResult> {
     const input = dataplaneInput(snapshot, selfName, learned, this.underlay);
     if (!input) return EMPTY;
-    const { remoteRoutes, ...rest } = input;
-    const key = JSON.stringify(rest);
-    const remote = JSON.stringify(remoteRoutes);
-    const sinceFull = performance.now() - this.lastFullAt;
-    // at least MIN_FULL_GAP_MS, and twice the last pass: a loaded host slows its own passes down
-    const gap = Math.max(MIN_FULL_GAP_MS, 2 * this.lastFullMs);
-    if (!full && this.support && (key === this.lastKey || (this.lastKey !== undefined && sinceFull < gap))) {
-      // routes now; when more changed, the full pass follows once the gap has passed (a burst of
-      // node or endpoint changes then costs one full pass, not one per change)
-      const retryInMs = key === this.lastKey ? undefined : Math.ceil(gap - sinceFull);
-      if (remote === this.lastRemote && retryInMs === undefined) return this.lastResult;
-      if (await this.applyRoutes(input, this.support)) {
-        this.lastRemote = remote;
-        this.lastResult = { ...this.lastResult, routes: { ...this.lastResult.routes, remote: remoteRoutes.length } };
-        return retryInMs === undefined ? this.lastResult : { ...this.lastResult, retryInMs };
+    if (!full && this.support && this.last && this.lastKey !== undefined) {
+      const desired = computeDesiredState(input, this.support);
+      const key = fullPassKey(desired);
+      const sinceFull = performance.now() - this.lastFullAt;
+      // at least MIN_FULL_GAP_MS, and twice the last pass: a loaded host slows its own passes down
+      const gap = Math.max(MIN_FULL_GAP_MS, 2 * this.lastFullMs);
+      if (key === this.lastKey || sinceFull < gap) {
+        // the fast part now; when more changed, the full pass follows once the gap has passed
+        // (a burst of endpoint or pool changes then costs one full pass, not one per change)
+        const retryInMs = key === this.lastKey ? undefined : Math.ceil(gap - sinceFull);
+        if (await this.applyIncremental(desired)) {
+          this.lastResult = { ...this.lastResult, routes: { ...this.lastResult.routes, remote: input.remoteRoutes.length } };
+          return retryInMs === undefined ? this.lastResult : { ...this.lastResult, retryInMs };
+        }
       }
     }
-    return this.fullPass(input, key, remote);
+    return this.fullPass(input);
   }
 
-  private async fullPass(input: DataplaneInput, key: string, remote: string): Promise<ReconcileResult> {
+  private async fullPass(input: DataplaneInput): Promise<ReconcileResult> {
     const started = performance.now();
     const res = await this.reconciler.reconcile(input);
     this.lastFullAt = performance.now();
@@ -97,10 +98,9 @@ export class ReconcilerDriver implements DataplaneDriver {
       problems.push(`${res.errors.length} dataplane change(s) failed, retrying (first: ${first.command}: ${first.error})`);
     }
     this.support = await this.reconciler.kernelSupport({ ipip: false, vxlan: false });
+    this.last = computeDesiredState(input, this.support);
     // after errors the next pass must be a full one again
-    this.lastKey = res.errors.length > 0 ? undefined : key;
-    this.lastRemote = remote;
-    this.lastRoutes = this.routesByIdentity(input, this.support);
+    this.lastKey = res.errors.length > 0 ? undefined : fullPassKey(this.last);
     this.lastResult = {
       problems,
       routes: { remote: input.remoteRoutes.length, blackhole: input.localBlocks.length, workload: input.workloads.length },
@@ -112,31 +112,47 @@ export class ReconcilerDriver implements DataplaneDriver {
     await this.session?.close();
   }
 
-  private routesByIdentity(input: DataplaneInput, support: KernelSupport): Map<string, { r: RouteSpec; line: string }> {
-    return new Map(computeDesiredState(input, support).routes.map((r) => [routeIdentity(r), { r, line: routeLine(r) }]));
+  /**
+   * How many tsnet routes (proto 80, any table, both families) the kernel holds now: what an
+   * earlier run of the agent left behind for graceful restart to keep.
+   */
+  async programmedRouteCount(): Promise<number> {
+    let count = 0;
+    for (const family of ['-4', '-6']) {
+      const res = await this.runner.run('ip', [family, '-json', 'route', 'show', 'table', 'all', 'proto', String(TSNET_RT_PROTO)]);
+      if (res.exitCode !== 0) throw new Error(`cannot list the tsnet routes (ip ${family} route): ${res.stderr.trim()}`);
+      count += (JSON.parse(res.stdout || '[]') as unknown[]).length;
+    }
+    return count;
   }
 
-  /** The route-only difference in one batch; false (→ full pass) when anything failed. */
-  private async applyRoutes(input: DataplaneInput, support: KernelSupport): Promise<boolean> {
-    const want = this.routesByIdentity(input, support);
-    const lines: string[] = [];
-    // deleted with their metric: a host route to the same destination is never touched
-    for (const [k, had] of this.lastRoutes) if (!want.has(k)) lines.push(routeDeleteLine(had.r));
-    for (const [k, w] of want) if (this.lastRoutes.get(k)?.line !== w.line) lines.push(w.line);
-    if (lines.length === 0) return true;
-    let error: string;
-    if (this.session) error = await this.session.run(lines);
-    else {
-      const res = await this.runner.run('ip', ['-force', '-batch', '-'], { input: lines.join('\n') + '\n' });
-      error = res.exitCode === 0 ? '' : res.stderr.trim() || `ip -batch exited with ${res.exitCode}`;
+  /** Routes, neighbours and FDB entries from `last` to `desired`; false (→ full pass) on any failure. */
+  private async applyIncremental(desired: DesiredState): Promise<boolean> {
+    const { ipLines, bridgeLines } = incrementalChanges(this.last!, desired);
+    if (ipLines.length > 0) {
+      let error: string;
+      if (this.session) error = await this.session.run(ipLines);
+      else error = await this.batch('ip', ipLines);
+      if (error) {
+        this.log.warn({ error }, 'fast dataplane update failed; doing a full reconcile');
+        return false;
+      }
     }
-    if (error) {
-      this.log.warn({ error }, 'fast route update failed; doing a full reconcile');
-      return false;
+    if (bridgeLines.length > 0) {
+      const error = await this.batch('bridge', bridgeLines);
+      if (error) {
+        this.log.warn({ error }, 'fast FDB update failed; doing a full reconcile');
+        return false;
+      }
     }
-    this.lastRoutes = want;
-    this.log.debug({ changes: lines.length }, 'routes updated');
+    this.last = desired;
+    if (ipLines.length + bridgeLines.length > 0) this.log.debug({ changes: ipLines.length + bridgeLines.length }, 'dataplane updated');
     return true;
+  }
+
+  private async batch(tool: 'ip' | 'bridge', lines: string[]): Promise<string> {
+    const res = await this.runner.run(tool, ['-force', '-batch', '-'], { input: lines.join('\n') + '\n' });
+    return res.exitCode === 0 ? '' : res.stderr.trim() || `${tool} -batch exited with ${res.exitCode}`;
   }
 }
 

@@ -9,7 +9,7 @@
 // (gc_thresh3 = 1024 entries here), and a full mesh on one subnet needs about N² entries, so above
 // ~30 hosts use --routed: every host in its own subnet behind the switch and a VXLAN pool, so a
 // host needs one ARP entry (its gateway) and the VTEP neighbours are permanent entries.
-import { readFile } from 'node:fs/promises';
+import { cp, readFile } from 'node:fs/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { netnsUnsupportedReason, sleep, uniquePrefix, waitFor } from '@tsnet/testkit';
 import { Ipam } from '@tsnet/ipam';
@@ -137,6 +137,10 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
       const times = others.map((ns) => m.get(ns)! - t);
       perHost.push(...times);
       allHosts.push(Math.max(...times));
+      if (process.env.TSNET_BENCH_VERBOSE) {
+        const slowest = others[times.indexOf(Math.max(...times))];
+        console.error(`sample ${s} at +${((t - t0) / 1000).toFixed(1)} s: owner ${owner}, all ${Math.max(...times).toFixed(0)} ms, slowest ${slowest}`);
+      }
       await sleep(100);
     }
     const mem = await Promise.all(names.map((name) => memMb(lab.agent(name).proc.pid!)));
@@ -155,6 +159,8 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
     };
   } finally {
     watch.stop();
+    const keep = process.env.TSNET_BENCH_KEEP_LOGS;
+    if (keep) await cp(lab.dir.path, keep, { recursive: true, filter: (f) => !f.includes('/etcd') && !f.endsWith('.sock') }).catch(() => undefined);
     await lab.destroy();
   }
 }

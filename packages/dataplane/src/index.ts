@@ -58,3 +58,4 @@ export {
   type CreateWorkloadVethOptions,
   type NetnsWorkloadOptions,
 } from './veth.js';
+export { fullPassKey, incrementalChanges, type IncrementalChanges } from './incremental.js';

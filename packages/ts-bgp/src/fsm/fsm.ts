@@ -54,6 +54,12 @@ export type FsmEvent =
   | { kind: 'stop'; subcode: CeaseSubcode }
   /** a TCP connection to the peer is up (ours or theirs) */
   | { kind: 'tcpConnected' }
+  /**
+   * Collision resolution (RFC 4271 §6.8) moved the session to the other connection to the peer,
+   * on which our OPEN is already sent and the peer's is awaited (a peer's OPEN that came with it
+   * follows as its own openReceived).
+   */
+  | { kind: 'connectionSwitched' }
   /** connecting failed or the connection closed */
   | { kind: 'tcpFailed'; reason: string }
   /** a valid OPEN arrived (already checked by the shell) */
@@ -108,8 +114,12 @@ export function fsmStep(cfg: FsmConfig, data: FsmData, ev: FsmEvent, random: () 
   const clearAll = (): void => {
     for (const t of ALL_TIMERS) actions.push({ kind: 'clearTimer', timer: t });
   };
-  /** Leave the session: clear timers, close the connection, go Idle and (unless stopped) retry later. */
-  const toIdle = (reason: string, notify?: { code: number; subcode: number; data?: Buffer }): FsmResult => {
+  /**
+   * Leave the session: clear timers, close the connection, go Idle and (unless stopped) retry
+   * later. `failure` false: the end is not the session's fault (the peer resolved a connection
+   * collision against this connection), so the backoff does not grow.
+   */
+  const toIdle = (reason: string, notify?: { code: number; subcode: number; data?: Buffer }, failure = true): FsmResult => {
     if (notify) actions.push({ kind: 'sendNotification', ...notify });
     clearAll();
     if (d.state !== 'Idle') actions.push({ kind: 'close' });
@@ -118,7 +128,7 @@ export function fsmStep(cfg: FsmConfig, data: FsmData, ev: FsmEvent, random: () 
     d.holdTimeSec = 0;
     d.keepaliveSec = 0;
     if (!d.stopped) {
-      d.connectRetryCounter += 1;
+      if (failure) d.connectRetryCounter += 1;
       actions.push({ kind: 'setTimer', timer: 'idleHold', ms: backoffMs(cfg, d.connectRetryCounter, random) });
     }
     return { data: d, actions };
@@ -166,8 +176,29 @@ export function fsmStep(cfg: FsmConfig, data: FsmData, ev: FsmEvent, random: () 
         d.state = 'OpenSent';
         return { data: d, actions };
       }
-      // Idle refuses; later states already have a connection (collisions are the shell's job)
+      if (d.state === 'Idle' && !d.stopped) {
+        // Waiting out the idle hold, we still take the peer's connection (only the shell's
+        // listener produces tcpConnected in Idle). The idle hold damps our own dialling; refusing
+        // the peer as well would make both sides sit out their backoffs after, say, a Connection
+        // Rejected from a peer that did not know us yet, and the peer's dial is backed off on
+        // its side. RFC 4271 §8.2.2 leaves DampPeerOscillations optional.
+        actions.push({ kind: 'clearTimer', timer: 'idleHold' });
+        actions.push({ kind: 'sendOpen' });
+        actions.push({ kind: 'setTimer', timer: 'hold', ms: cfg.openHoldSec * 1000 });
+        d.state = 'OpenSent';
+        return { data: d, actions };
+      }
+      // stopped refuses; later states already have a connection (collisions are the shell's job)
       actions.push({ kind: 'close' });
+      return { data: d, actions };
+    case 'connectionSwitched':
+      // not a failure: the OPEN exchange starts over on the surviving connection, no backoff
+      if (d.state !== 'OpenSent' && d.state !== 'OpenConfirm') return { data: d, actions };
+      actions.push({ kind: 'clearTimer', timer: 'keepalive' });
+      actions.push({ kind: 'setTimer', timer: 'hold', ms: cfg.openHoldSec * 1000 });
+      d.state = 'OpenSent';
+      d.holdTimeSec = 0;
+      d.keepaliveSec = 0;
       return { data: d, actions };
     case 'tcpFailed':
       if (d.state === 'Connect' || d.state === 'Active') {
@@ -215,7 +246,9 @@ export function fsmStep(cfg: FsmConfig, data: FsmData, ev: FsmEvent, random: () 
       return fsmError('UPDATE');
     case 'notificationReceived':
       if (d.state === 'Idle') return { data: d, actions };
-      return toIdle(`peer sent NOTIFICATION ${ev.code}/${ev.subcode}`);
+      // Cease / Connection Collision Resolution: the peer keeps another connection to us (RFC
+      // 4271 §6.8); the session goes on there, so this is not a failure to back off from
+      return toIdle(`peer sent NOTIFICATION ${ev.code}/${ev.subcode}`, undefined, !isCollisionCease(ev.code, ev.subcode));
     case 'error':
       if (d.state === 'Idle') return { data: d, actions };
       if (d.state === 'Connect' || d.state === 'Active') return toIdle(ev.reason);
@@ -258,6 +291,9 @@ export function fsmStep(cfg: FsmConfig, data: FsmData, ev: FsmEvent, random: () 
     }
   }
 }
+
+const isCollisionCease = (code: number, subcode: number): boolean =>
+  code === ErrorCode.CEASE && subcode === CeaseSubcode.CONNECTION_COLLISION;
 
 /** RFC 6608 FSM error subcodes: which state received the unexpected message. */
 function fsmSubcode(state: FsmState): number {

@@ -87,12 +87,13 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.ended || !this.handlers) return;
     this.bytesIn += chunk.length;
-    const h = this.handlers;
+    // the handlers are read per frame: a frame may hand the connection to a new owner (the OPEN
+    // that wins a collision), and the frames read with it (its KEEPALIVE) belong to that owner
     const err = this.reader.feed(chunk, (frame) => {
-      if (!this.ended) h.frame(frame);
+      if (!this.ended) this.handlers?.frame(frame);
     });
-    if (err && !this.ended) h.streamError(err);
-    h.batchEnd();
+    if (err && !this.ended) this.handlers?.streamError(err);
+    this.handlers?.batchEnd();
   }
 
   private finish(reason: string): void {

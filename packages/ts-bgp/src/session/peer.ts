@@ -18,7 +18,6 @@ import {
 import type { Clock } from '../fsm/clock.js';
 import { FsmDriver, type ShellAction } from '../fsm/driver.js';
 import { DEFAULT_FSM_CONFIG, type FsmEvent, type FsmState } from '../fsm/fsm.js';
-import { ipv4ToNumber } from '../rib/path.js';
 import {
   CeaseSubcode,
   ErrorCode,
@@ -26,6 +25,7 @@ import {
   type OpenMessage,
   type RouteRefreshMessage,
 } from '../types.js';
+import { collisionWinner } from './collision.js';
 import { Connection } from './connection.js';
 import { describeNotification } from './notification-text.js';
 import { checkOpen, localCapabilities, type LocalOpenConfig } from './open.js';
@@ -159,14 +159,23 @@ export class Peer {
     const state = this.fsm.state;
     if (this.fsm.snapshot.stopped) return this.refuse(conn, CeaseSubcode.CONNECTION_REJECTED);
     if (state === 'Idle' || state === 'Connect' || state === 'Active') {
-      if (state === 'Idle') this.fsm.handle({ kind: 'start' });
-      this.cancelDial();
+      // a dial of ours still under way is kept: if it connects too, it becomes the candidate
       this.adopt(conn);
       this.fsm.handle({ kind: 'tcpConnected' });
       return;
     }
-    if (state === 'Established' || this.candidate) return this.refuse(conn, CeaseSubcode.CONNECTION_COLLISION);
-    // OpenSent / OpenConfirm: run the OPEN exchange on the second connection, then pick one
+    this.addCandidate(conn);
+  }
+
+  /**
+   * A second connection while the OPEN exchange runs on the first (RFC 4271 §6.8): send our OPEN
+   * on it too and decide which one stays when the peer's OPEN arrives on it.
+   */
+  private addCandidate(conn: Connection): void {
+    const state = this.fsm.state;
+    if ((state !== 'OpenSent' && state !== 'OpenConfirm') || this.candidate) {
+      return this.refuse(conn, CeaseSubcode.CONNECTION_COLLISION);
+    }
     const timer = this.host.clock.setTimeout(() => this.dropCandidate(), DEFAULT_FSM_CONFIG.openHoldSec * 1000);
     this.candidate = { conn, timer };
     conn.send(this.ourOpen());
@@ -179,11 +188,21 @@ export class Peer {
   }
 
   private refuse(conn: Connection, subcode: CeaseSubcode): void {
-    conn.send(encodeNotification({ code: ErrorCode.CEASE, subcode }));
+    this.sendCease(conn, subcode);
     conn.close();
   }
 
+  /** A Cease on a connection outside the FSM (refused or collision loser), reported like the FSM's. */
+  private sendCease(conn: Connection, subcode: CeaseSubcode): void {
+    conn.send(encodeNotification({ code: ErrorCode.CEASE, subcode }));
+    this.host.notification(this, { direction: 'sent', code: ErrorCode.CEASE, subcode, reason: describeNotification(ErrorCode.CEASE, subcode) });
+  }
+
   private onCandidateFrame(conn: Connection, frame: Buffer): void {
+    if (frame[18] === MessageType.NOTIFICATION) {
+      const n = decodeNotification(frame);
+      this.host.notification(this, { direction: 'received', code: n.code, subcode: n.subcode, reason: describeNotification(n.code, n.subcode, n.data) });
+    }
     if (frame[18] !== MessageType.OPEN) return this.dropCandidate();
     let open: OpenMessage;
     try {
@@ -193,25 +212,40 @@ export class Peer {
       return this.dropCandidate();
     }
     const main = this.conn;
-    // RFC 4271 §6.8: keep the connection opened by the speaker with the higher BGP identifier
-    const keepOutgoing = ipv4ToNumber(this.host.openConfig(this).routerId) > ipv4ToNumber(open.bgpId);
-    if (this.fsm.state === 'Established' || !main || !main.outgoing || keepOutgoing) {
+    const state = this.fsm.state;
+    const c = this.host.openConfig(this);
+    if (
+      !main ||
+      (state !== 'OpenSent' && state !== 'OpenConfirm') ||
+      collisionWinner({ routerId: c.routerId, asn: c.asn }, { routerId: open.bgpId, asn: this.session.asn }, main, conn) === 'existing'
+    ) {
       return this.dropCandidate(CeaseSubcode.CONNECTION_COLLISION);
     }
-    const cand = this.candidate!;
-    this.host.clock.clearTimeout(cand.timer);
+    this.sendCease(main, CeaseSubcode.CONNECTION_COLLISION);
+    this.switchToCandidate();
+    this.acceptOpen(open);
+  }
+
+  /**
+   * Carry the session on the candidate connection and close the current one (the collision was
+   * resolved for the candidate, by us or by the peer). The FSM starts the OPEN exchange over
+   * without counting a failure.
+   */
+  private switchToCandidate(): boolean {
+    const cand = this.candidate;
+    const state = this.fsm.state;
+    if (!cand || (state !== 'OpenSent' && state !== 'OpenConfirm')) return false;
     this.candidate = undefined;
-    main.detach();
-    main.send(encodeNotification({ code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION }));
-    main.close();
-    this.adopt(cand.conn);
-    if (this.fsm.state === 'OpenSent') {
-      this.acceptOpen(open);
-    } else {
-      // already in OpenConfirm on the old connection: confirm on the new one
-      this.remoteOpen = open;
-      this.send(encodeKeepalive());
+    this.host.clock.clearTimeout(cand.timer);
+    const old = this.conn;
+    if (old) {
+      old.detach();
+      old.close();
     }
+    this.notified = false;
+    this.adopt(cand.conn);
+    this.fsm.handle({ kind: 'connectionSwitched' });
+    return true;
   }
 
   private dropCandidate(subcode?: CeaseSubcode): void {
@@ -220,7 +254,7 @@ export class Peer {
     this.candidate = undefined;
     this.host.clock.clearTimeout(c.timer);
     c.conn.detach();
-    if (subcode !== undefined) c.conn.send(encodeNotification({ code: ErrorCode.CEASE, subcode }));
+    if (subcode !== undefined) this.sendCease(c.conn, subcode);
     c.conn.close();
   }
 
@@ -231,7 +265,10 @@ export class Peer {
       batchEnd: () => this.host.batchEnd(),
       streamError: (err) => this.fail(err.code, err.subcode, err.message, err.data),
       closed: (reason) => {
-        if (this.conn === conn) this.conn = undefined;
+        if (this.conn !== conn) return;
+        this.conn = undefined;
+        // the peer closed the connection it lost a collision on: go on with the other one
+        if (this.switchToCandidate()) return;
         this.fsm.handle({ kind: 'tcpFailed', reason });
       },
     });
@@ -309,6 +346,10 @@ export class Peer {
         const reason = describeNotification(n.code, n.subcode, n.data);
         this.lastError = `received ${reason}`;
         this.host.notification(this, { direction: 'received', code: n.code, subcode: n.subcode, reason });
+        // The peer ended this connection but has another one to us under way: the session goes
+        // on there (a collision it resolved before its OPEN on the other reached us, or a
+        // Connection Rejected from before it knew us, crossing its own dial to us).
+        if (this.switchToCandidate()) return;
         return this.fsm.handle({ kind: 'notificationReceived', code: n.code, subcode: n.subcode });
       }
       case MessageType.ROUTE_REFRESH: {
@@ -326,6 +367,7 @@ export class Peer {
         return this.dial();
       case 'close':
         this.cancelDial();
+        this.dropCandidate();
         if (this.conn) {
           this.conn.detach();
           this.conn.close();
@@ -366,13 +408,17 @@ export class Peer {
       if (this.dialing !== socket) return;
       this.dialing = undefined;
       socket.removeAllListeners('error');
-      this.adopt(new Connection(socket, true));
+      const conn = new Connection(socket, true);
+      // an incoming connection got there first: ours becomes the collision candidate
+      if (this.conn) return this.addCandidate(conn);
+      this.adopt(conn);
       this.fsm.handle({ kind: 'tcpConnected' });
     });
     socket.once('error', (err) => {
       if (this.dialing !== socket) return;
       this.dialing = undefined;
       socket.destroy();
+      if (this.conn) return; // the session runs on the peer's connection already
       this.fsm.handle({ kind: 'tcpFailed', reason: `connect to ${this.address}:${this.session.port}: ${err.message}` });
     });
   }

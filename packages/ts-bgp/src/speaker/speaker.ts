@@ -222,6 +222,11 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     if (!nb || !this.started) {
       // unknown peer: Cease / Connection Rejected (RFC 4486), then close
       socket.end(encodeNotification({ code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_REJECTED }));
+      // read to the peer's FIN (a paused socket never sees it and stays open), and bound the wait
+      socket.resume();
+      const t = setTimeout(() => socket.destroy(), 1000);
+      t.unref();
+      socket.once('close', () => clearTimeout(t));
       return;
     }
     nb.peer.acceptIncoming(socket);

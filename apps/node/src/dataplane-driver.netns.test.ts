@@ -1,0 +1,104 @@
+// The agent's dataplane driver against a real kernel (a test namespace on a testkit Underlay):
+// what takes the fast path (a batch of changes, no reading of the kernel) and what a full pass.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ExecaRunner, type CommandRunner, type CommandResult, type RunOptions } from '@tsnet/dataplane';
+import { Underlay, netnsUnsupportedReason, uniquePrefix, type UnderlayHost } from '@tsnet/testkit';
+import { MIN_FULL_GAP_MS, ReconcilerDriver } from './dataplane-driver.js';
+import { createLogger } from './log.js';
+import type { ClusterSnapshot, LearnedRoute, NodeRecord } from './model.js';
+
+const skip = netnsUnsupportedReason();
+
+/** Runs in the namespace and records each command's tool and first argument. */
+class RecordingRunner implements CommandRunner {
+  readonly commands: string[] = [];
+  private readonly inner: ExecaRunner;
+  constructor(netns: string) {
+    this.inner = new ExecaRunner({ netns });
+  }
+  run(cmd: string, args: readonly string[], opts?: RunOptions): Promise<CommandResult> {
+    this.commands.push(`${cmd} ${args.join(' ')}`);
+    return this.inner.run(cmd, args, opts);
+  }
+  take(): string[] {
+    return this.commands.splice(0);
+  }
+}
+
+const node = (name: string, ip: string, vtep: string, mac: string): NodeRecord => ({
+  name,
+  ipv4: ip,
+  ipv6: null,
+  vtep: { ip: vtep, mac },
+});
+
+function snapshot(nodes: NodeRecord[], natOutgoing = false): ClusterSnapshot {
+  return {
+    config: { defaultAsn: 64511, nodeMesh: true },
+    nodes,
+    pools: [{ cidr: '10.2.0.0/16', ipipMode: 'never', vxlanMode: 'always', natOutgoing, disabled: false, blockSize: 26 }],
+    peers: [],
+    blocks: [{ cidr: '10.2.0.0/26', affinity: 'h1' }],
+    borrowed: [],
+    endpoints: [],
+  };
+}
+
+describe('dataplane driver in a network namespace', { skip }, () => {
+  let underlay: Underlay;
+  let h1: UnderlayHost;
+  before(async () => {
+    underlay = await Underlay.create(uniquePrefix('drv'));
+    h1 = await underlay.addHost('h1', '198.51.100.1/24', '198.51.100.254');
+  });
+  after(async () => {
+    await underlay?.destroy();
+  });
+
+  test('joining and leaving nodes and their routes take the fast path; a pool change a full pass', async () => {
+    const runner = new RecordingRunner(h1.ns.name);
+    const driver = new ReconcilerDriver({ interface: 'eth0', cidr: h1.cidr }, createLogger('h1', undefined, 'silent'), {
+      runner,
+      rtProtosFile: null,
+    });
+    const self = node('h1', h1.ip, '10.2.0.0', '66:00:00:00:00:01');
+    const n2 = node('n2', '198.51.100.2', '10.2.1.0', '66:00:00:00:00:02');
+    const n3 = node('n3', '198.51.100.3', '10.2.2.0', '66:00:00:00:00:03');
+    const via = (prefix: string, nextHop: string): LearnedRoute => ({ prefix, nextHop });
+    const readsKernel = (cmds: string[]): boolean => cmds.some((c) => c.startsWith('iptables-save') || c.includes('route show'));
+    try {
+      // first pass: full (reads the kernel, makes vxlan.tsnet)
+      await driver.reconcile(snapshot([self, n2]), 'h1', [via('10.2.1.0/26', n2.ipv4!)], false);
+      assert.ok(readsKernel(runner.take()), 'the first pass reads the kernel');
+
+      // a node joins with a block: neighbour, FDB entry and route, in two batches, no reads
+      await driver.reconcile(snapshot([self, n2, n3]), 'h1', [via('10.2.1.0/26', n2.ipv4!), via('10.2.2.0/26', n3.ipv4!)], false);
+      assert.deepEqual(runner.take(), ['ip -force -batch -', 'bridge -force -batch -']);
+      const neigh = await h1.ns.ip('neigh', 'show', 'dev', 'vxlan.tsnet');
+      assert.match(neigh, /10\.2\.2\.0 lladdr 66:00:00:00:00:03 PERMANENT/);
+      assert.match(await h1.ns.exec('bridge', ['fdb', 'show', 'dev', 'vxlan.tsnet']), /66:00:00:00:00:03 dst 198\.51\.100\.3 self permanent/);
+      assert.match(await h1.ns.ip('route', 'show', '10.2.2.0/26'), /via 10\.2\.2\.0 dev vxlan\.tsnet proto (80|tsnet) onlink/);
+
+      // nothing changed: nothing runs
+      await driver.reconcile(snapshot([self, n2, n3]), 'h1', [via('10.2.1.0/26', n2.ipv4!), via('10.2.2.0/26', n3.ipv4!)], false);
+      assert.deepEqual(runner.take(), []);
+
+      // it leaves: all three gone, again without reads
+      await driver.reconcile(snapshot([self, n2]), 'h1', [via('10.2.1.0/26', n2.ipv4!)], false);
+      assert.deepEqual(runner.take(), ['ip -force -batch -', 'bridge -force -batch -']);
+      assert.doesNotMatch(await h1.ns.ip('neigh', 'show', 'dev', 'vxlan.tsnet'), /10\.2\.2\.0/);
+      assert.doesNotMatch(await h1.ns.exec('bridge', ['fdb', 'show', 'dev', 'vxlan.tsnet']), /66:00:00:00:00:03/);
+      assert.equal((await h1.ns.ip('route', 'show', '10.2.2.0/26')).trim(), '');
+      assert.match(await h1.ns.ip('route', 'show', '10.2.1.0/26'), /via 10\.2\.1\.0 dev vxlan\.tsnet/);
+
+      // nat-outgoing on the pool needs a full pass: once the gap since the last one has passed
+      await new Promise((r) => setTimeout(r, MIN_FULL_GAP_MS + 50));
+      await driver.reconcile(snapshot([self, n2], true), 'h1', [via('10.2.1.0/26', n2.ipv4!)], false);
+      assert.ok(readsKernel(runner.take()), 'a pool change is a full pass');
+      assert.match(await h1.ns.exec('iptables-save', ['-t', 'nat']), /TSNET-NAT-OUTGOING/);
+    } finally {
+      await driver.close();
+    }
+  });
+});

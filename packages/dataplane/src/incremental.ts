@@ -1,0 +1,52 @@
+// Changes between two desired states that need no reading of the kernel: what a moving cluster
+// changes all the time (routes to remote blocks, local blocks, the VTEPs of other nodes). The
+// agent applies them through a long-lived `ip -batch` the moment they happen, and keeps full
+// passes (read everything, diff, apply: about ten processes) for the rest and for drift repair.
+import { routeDeleteLine, routeIdentity, routeLine } from './diff.js';
+import type { DesiredState } from './types.js';
+
+/**
+ * The parts of a desired state only a full pass applies (devices, sysctls, NAT, proxy entries):
+ * equal keys mean two states differ at most in what `incrementalChanges` handles.
+ */
+export function fullPassKey(d: DesiredState): string {
+  return JSON.stringify([d.devices, d.sysctls, d.nat, d.proxyNeighs]);
+}
+
+export interface IncrementalChanges {
+  /** `ip -batch` lines: stale routes and neighbours deleted, new or changed ones replaced */
+  ipLines: string[];
+  /** `bridge -batch` lines for the VXLAN FDB */
+  bridgeLines: string[];
+}
+
+/**
+ * The lines that turn a kernel holding `prev` (as the last pass left it) into one holding `next`,
+ * for routes, VXLAN neighbours and FDB entries. Deletions name exactly what was ours (route
+ * identity with its metric), so nothing of the host's is touched.
+ */
+export function incrementalChanges(prev: DesiredState, next: DesiredState): IncrementalChanges {
+  const ipLines: string[] = [];
+  const had = new Map(prev.routes.map((r) => [routeIdentity(r), routeLine(r)]));
+  const want = new Map(next.routes.map((r) => [routeIdentity(r), r]));
+  for (const r of prev.routes) if (!want.has(routeIdentity(r))) ipLines.push(routeDeleteLine(r));
+  for (const [id, r] of want) {
+    const line = routeLine(r);
+    if (had.get(id) !== line) ipLines.push(line);
+  }
+  const neighKey = (n: { dev: string; ip: string }): string => `${n.dev}|${n.ip}`;
+  const hadNeigh = new Map(prev.neighs.map((n) => [neighKey(n), n.mac]));
+  const wantNeigh = new Set(next.neighs.map(neighKey));
+  for (const n of prev.neighs) if (!wantNeigh.has(neighKey(n))) ipLines.push(`neigh del ${n.ip} dev ${n.dev}`);
+  for (const n of next.neighs) {
+    if (hadNeigh.get(neighKey(n)) !== n.mac) ipLines.push(`neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`);
+  }
+  const bridgeLines: string[] = [];
+  const hadFdb = new Map(prev.fdb.map((f) => [`${f.dev}|${f.mac}`, f.dst]));
+  const wantFdb = new Set(next.fdb.map((f) => `${f.dev}|${f.mac}`));
+  for (const f of prev.fdb) if (!wantFdb.has(`${f.dev}|${f.mac}`)) bridgeLines.push(`fdb del ${f.mac} dev ${f.dev} self`);
+  for (const f of next.fdb) {
+    if (hadFdb.get(`${f.dev}|${f.mac}`) !== f.dst) bridgeLines.push(`fdb replace ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`);
+  }
+  return { ipLines, bridgeLines };
+}
