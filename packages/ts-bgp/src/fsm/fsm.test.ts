@@ -172,6 +172,76 @@ describe('fsm', () => {
     assert.deepEqual(r.kinds(), ['close', 'sessionDown']);
   });
 
+  test('Idle takes the peer\'s connection while waiting out the idle hold (no dial of its own)', () => {
+    const r = rig();
+    r.fsm.handle({ kind: 'start' });
+    r.fsm.handle({ kind: 'tcpConnected' });
+    r.fsm.handle({ kind: 'notificationReceived', code: 6, subcode: 5 }); // Connection Rejected
+    assert.equal(r.fsm.state, 'Idle');
+    assert.deepEqual(r.clock.pending(), [2000], 'idle hold armed');
+    r.kinds();
+    r.fsm.handle({ kind: 'tcpConnected' });
+    assert.equal(r.fsm.state, 'OpenSent');
+    assert.deepEqual(r.kinds(), ['sendOpen']);
+    assert.deepEqual(r.clock.pending(), [240_000], 'idle hold cleared, only the OPEN hold timer runs');
+    r.fsm.handle({ kind: 'openReceived', holdTimeSec: 9 });
+    r.fsm.handle({ kind: 'keepaliveReceived' });
+    assert.equal(r.fsm.state, 'Established');
+  });
+
+  test('a stopped peer refuses a connection', () => {
+    const r = rig();
+    r.fsm.handle({ kind: 'tcpConnected' });
+    assert.equal(r.fsm.state, 'Idle');
+    assert.deepEqual(r.kinds(), ['close']);
+  });
+
+  test('Cease 6/7 (collision resolved by the peer) does not grow the backoff; other failures do', () => {
+    const r = rig();
+    r.fsm.handle({ kind: 'start' });
+    r.fsm.handle({ kind: 'tcpFailed', reason: 'refused' }); // counter 1
+    r.clock.advance(2000);
+    r.fsm.handle({ kind: 'tcpConnected' });
+    r.fsm.handle({ kind: 'notificationReceived', code: 6, subcode: 7 });
+    assert.equal(r.fsm.state, 'Idle');
+    assert.equal(r.fsm.snapshot.connectRetryCounter, 1);
+    assert.deepEqual(r.clock.pending(), [2000], 'idle hold stays at the current backoff');
+    r.clock.advance(2000);
+    r.fsm.handle({ kind: 'tcpConnected' });
+    r.fsm.handle({ kind: 'notificationReceived', code: 6, subcode: 5 });
+    assert.equal(r.fsm.snapshot.connectRetryCounter, 2);
+    assert.deepEqual(r.clock.pending(), [4000], 'a rejection is a failure: doubled');
+  });
+
+  test('connectionSwitched restarts the OPEN exchange on the surviving connection, not a failure', () => {
+    const r = rig();
+    r.fsm.handle({ kind: 'start' });
+    r.fsm.handle({ kind: 'tcpConnected' });
+    r.fsm.handle({ kind: 'openReceived', holdTimeSec: 9 });
+    assert.equal(r.fsm.state, 'OpenConfirm');
+    r.kinds();
+    r.fsm.handle({ kind: 'connectionSwitched' });
+    assert.equal(r.fsm.state, 'OpenSent');
+    assert.deepEqual(r.kinds(), [], 'no NOTIFICATION, no close, no second OPEN (already sent on the new connection)');
+    assert.deepEqual(r.clock.pending(), [240_000], 'keepalive timer cleared, OPEN hold timer armed');
+    assert.equal(r.fsm.snapshot.connectRetryCounter, 0);
+    // the peer's OPEN on the new connection, then its KEEPALIVE
+    r.fsm.handle({ kind: 'openReceived', holdTimeSec: 6 });
+    assert.deepEqual(r.kinds(), ['sendKeepalive']);
+    assert.equal(r.fsm.snapshot.holdTimeSec, 6, 'negotiated again from the new OPEN');
+    r.fsm.handle({ kind: 'keepaliveReceived' });
+    assert.equal(r.fsm.state, 'Established');
+    assert.deepEqual(r.states, ['Idle->Connect', 'Connect->OpenSent', 'OpenSent->OpenConfirm', 'OpenConfirm->OpenSent', 'OpenSent->OpenConfirm', 'OpenConfirm->Established']);
+  });
+
+  test('connectionSwitched outside the OPEN exchange changes nothing', () => {
+    const r = rig();
+    establish(r);
+    r.fsm.handle({ kind: 'connectionSwitched' });
+    assert.equal(r.fsm.state, 'Established');
+    assert.deepEqual(r.kinds(), []);
+  });
+
   test('pure step does not mutate its input', () => {
     const d = initialFsmData();
     const out = fsmStep(DEFAULT_FSM_CONFIG, d, { kind: 'start' }, () => 0.5);

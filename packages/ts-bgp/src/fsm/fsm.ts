@@ -178,10 +178,11 @@ export function fsmStep(cfg: FsmConfig, data: FsmData, ev: FsmEvent, random: () 
       }
       if (d.state === 'Idle' && !d.stopped) {
         // Waiting out the idle hold, we still take the peer's connection (only the shell's
-        // listener produces tcpConnected in Idle). The idle hold damps our own dialling; refusing
-        // the peer as well would make both sides sit out their backoffs after, say, a Connection
-        // Rejected from a peer that did not know us yet, and the peer's dial is backed off on
-        // its side. RFC 4271 §8.2.2 leaves DampPeerOscillations optional.
+        // listener produces tcpConnected in Idle). A deliberate departure from RFC 4271 §8.2.2,
+        // whose Idle refuses connections: the idle hold damps our own dialling, and the peer's
+        // dial is backed off on its side. Refusing it as well makes both sides sit out their
+        // backoffs, e.g. after a Connection Rejected from a peer that did not know us yet and now
+        // dials us (a mesh of agents learning of each other at different times).
         actions.push({ kind: 'clearTimer', timer: 'idleHold' });
         actions.push({ kind: 'sendOpen' });
         actions.push({ kind: 'setTimer', timer: 'hold', ms: cfg.openHoldSec * 1000 });

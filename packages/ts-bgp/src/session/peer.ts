@@ -15,64 +15,16 @@ import {
   encodeNotification,
   encodeOpen,
 } from '../codec/messages.js';
-import type { Clock } from '../fsm/clock.js';
 import { FsmDriver, type ShellAction } from '../fsm/driver.js';
 import { DEFAULT_FSM_CONFIG, type FsmEvent, type FsmState } from '../fsm/fsm.js';
-import {
-  CeaseSubcode,
-  ErrorCode,
-  MessageType,
-  type OpenMessage,
-  type RouteRefreshMessage,
-} from '../types.js';
+import { CeaseSubcode, ErrorCode, MessageType, type OpenMessage } from '../types.js';
 import { collisionWinner } from './collision.js';
 import { Connection } from './connection.js';
 import { describeNotification } from './notification-text.js';
-import { checkOpen, localCapabilities, type LocalOpenConfig } from './open.js';
+import { checkOpen, localCapabilities } from './open.js';
+import type { PeerCounters, PeerHost, PeerSessionConfig } from './peer-types.js';
 
-export interface PeerCounters {
-  messagesIn: number;
-  messagesOut: number;
-  updatesIn: number;
-  updatesOut: number;
-  notificationsIn: number;
-  notificationsOut: number;
-  /** NLRI received in UPDATEs since the peer was added */
-  prefixesReceived: number;
-  /** times the session reached Established */
-  establishedCount: number;
-}
-
-export interface NotificationInfo {
-  direction: 'sent' | 'received';
-  code: number;
-  subcode: number;
-  reason: string;
-}
-
-/** What a Peer needs from its speaker. */
-export interface PeerHost {
-  readonly clock: Clock;
-  openConfig(peer: Peer): LocalOpenConfig;
-  dial(peer: Peer): Socket;
-  sessionUp(peer: Peer): void;
-  /** `graceful`: the peer may be restarting (RFC 4724): keep its routes as stale */
-  sessionDown(peer: Peer, reason: string, graceful: boolean): void;
-  update(peer: Peer, frame: Buffer): void;
-  routeRefresh(peer: Peer, msg: RouteRefreshMessage): void;
-  batchEnd(): void;
-  stateChanged(peer: Peer, state: FsmState, previous: FsmState, info: string | undefined): void;
-  notification(peer: Peer, n: NotificationInfo): void;
-}
-
-export interface PeerSessionConfig {
-  address: string;
-  asn: number;
-  port: number;
-  passive: boolean;
-  holdTimeSec: number;
-  connectRetrySec: number;
-}
+export type { NotificationInfo, PeerCounters, PeerHost, PeerSessionConfig } from './peer-types.js';
 
 export class Peer {
   readonly fsm: FsmDriver;
@@ -195,12 +147,14 @@ export class Peer {
   /** A Cease on a connection outside the FSM (refused or collision loser), reported like the FSM's. */
   private sendCease(conn: Connection, subcode: CeaseSubcode): void {
     conn.send(encodeNotification({ code: ErrorCode.CEASE, subcode }));
+    this.counters.notificationsOut++;
     this.host.notification(this, { direction: 'sent', code: ErrorCode.CEASE, subcode, reason: describeNotification(ErrorCode.CEASE, subcode) });
   }
 
   private onCandidateFrame(conn: Connection, frame: Buffer): void {
     if (frame[18] === MessageType.NOTIFICATION) {
       const n = decodeNotification(frame);
+      this.counters.notificationsIn++;
       this.host.notification(this, { direction: 'received', code: n.code, subcode: n.subcode, reason: describeNotification(n.code, n.subcode, n.data) });
     }
     if (frame[18] !== MessageType.OPEN) return this.dropCandidate();
@@ -389,6 +343,7 @@ export class Peer {
         return;
       }
       case 'established':
+        this.cancelDial(); // the session runs on the peer's connection: ours is not needed
         this.counters.establishedCount++;
         this.lastError = undefined;
         return this.host.sessionUp(this);
