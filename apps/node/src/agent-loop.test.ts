@@ -98,6 +98,7 @@ function setup(snap: ClusterSnapshot, startupGraceMs = 10_000) {
   const store = new MemoryStore(snap);
   const speaker = new RecordingSpeaker();
   const dataplane = new RecordingDataplane();
+  const metrics = new AgentMetrics(false);
   const loop = new AgentLoop({
     name: 'a',
     version: 'test',
@@ -105,10 +106,10 @@ function setup(snap: ClusterSnapshot, startupGraceMs = 10_000) {
     speaker,
     dataplane,
     log: createLogger('a', undefined, 'silent'),
-    metrics: new AgentMetrics(false),
+    metrics,
     timings: { startupGraceMs, resyncMs: 60_000, heartbeatMs: 60_000 },
   });
-  return { store, speaker, dataplane, loop };
+  return { store, speaker, dataplane, loop, metrics };
 }
 
 test('announcements go out before sessions are added; nodes leaving are dropped', async () => {
@@ -213,6 +214,24 @@ test('a peer that never answers delays the first pass only until the grace ends'
     assert.equal(dataplane.passes.length, 0);
     await waitFor('pass after the grace', () => dataplane.passes.length >= 1, { timeoutMs: 2000 });
     assert.equal(dataplane.passes[0]!.full, true);
+  } finally {
+    await loop.stop();
+  }
+});
+
+test('session, prefix and IPAM gauges are filled when /metrics is scraped, from the state then', async () => {
+  const { speaker, loop, metrics } = setup(snapshot(['a', 'b', 'c'], [['192.168.1.0/26', 'a']]));
+  await loop.start();
+  try {
+    await waitFor('peers added', () => speaker.log.length >= 3);
+    let text = await metrics.registry.metrics();
+    assert.match(text, /tsnet_bgp_sessions\{state="Idle"\} 2/);
+    assert.match(text, /tsnet_ipam_blocks_affine 1/);
+    speaker.establish('10.0.0.2');
+    loop.onPeerState('10.0.0.2', 'Established');
+    text = await metrics.registry.metrics();
+    assert.match(text, /tsnet_bgp_sessions\{state="Established"\} 1/);
+    assert.match(text, /tsnet_bgp_sessions\{state="Idle"\} 1/);
   } finally {
     await loop.stop();
   }

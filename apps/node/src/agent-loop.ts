@@ -53,6 +53,10 @@ export class AgentLoop {
 
   constructor(private readonly d: LoopDeps) {
     this.t = { ...DEFAULT_TIMINGS, ...d.timings };
+    d.metrics.onCollect = () => {
+      this.updateSessionMetrics();
+      d.metrics.setIpamUsage(d.store.current(), d.name);
+    };
   }
 
   /** Starts following; the store must already be registered and the speaker started. */
@@ -73,7 +77,6 @@ export class AgentLoop {
   }
   onPeerState(address: string, state: string): void {
     this.d.log.info({ peer: address, state }, 'BGP session state');
-    this.updateSessionMetrics();
     if (state === 'Established' || Date.now() < this.graceUntil) this.request('dataplane');
   }
 
@@ -161,8 +164,6 @@ export class AgentLoop {
         { peersAdded: add.length, peersRemoved: remove.length, announced: announce.length, withdrawn: withdraw.length },
         'control plane synced',
       );
-    this.updateSessionMetrics();
-    this.d.metrics.setIpamUsage(snap, this.d.name);
     return add.length + remove.length + announce.length + withdraw.length + refresh.length > 0;
   }
 
@@ -246,7 +247,6 @@ export class AgentLoop {
     const snap = this.d.store.current();
     const self = findNode(snap, this.d.name);
     const { asn, inherited } = nodeAsn(snap, self);
-    this.updateSessionMetrics();
     return buildStatus({
       pid: process.pid,
       version: this.d.version,

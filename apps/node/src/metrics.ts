@@ -9,17 +9,26 @@ import { cidrContains, parseCidr } from './net.js';
 
 export class AgentMetrics {
   readonly registry = new Registry();
+  /**
+   * Called when /metrics is scraped, before the gauges are read: the agent fills the session,
+   * prefix and IPAM gauges then, instead of on each of the hundreds of session state changes a
+   * mesh makes while it forms (each a walk over every peer).
+   */
+  onCollect: (() => void) | undefined;
+  private readonly collect = (): void => this.onCollect?.();
   readonly sessions = new Gauge({
     name: 'tsnet_bgp_sessions',
     help: 'BGP sessions by FSM state',
     labelNames: ['state'] as const,
     registers: [this.registry],
+    collect: this.collect,
   });
   readonly prefixes = new Gauge({
     name: 'tsnet_bgp_prefixes',
     help: 'Prefixes received (in, after import policy) and advertised (out), summed over peers',
     labelNames: ['direction'] as const,
     registers: [this.registry],
+    collect: this.collect,
   });
   readonly routesProgrammed = new Gauge({
     name: 'tsnet_routes_programmed',
@@ -43,11 +52,13 @@ export class AgentMetrics {
     help: 'Addresses per pool: capacity, and in use on this node',
     labelNames: ['pool', 'kind'] as const,
     registers: [this.registry],
+    collect: this.collect,
   });
   readonly ipamBlocks = new Gauge({
     name: 'tsnet_ipam_blocks_affine',
     help: 'Blocks affine to this node',
     registers: [this.registry],
+    collect: this.collect,
   });
 
   constructor(defaults = true) {
