@@ -75,8 +75,11 @@ export class AgentLoop {
   onRoutesChanged(): void {
     this.request('dataplane');
   }
-  onPeerState(address: string, state: string): void {
-    this.d.log.info({ peer: address, state }, 'BGP session state');
+  onPeerState(address: string, state: string, endOfRib = false): void {
+    // up and down at info; the steps between (a forming mesh makes hundreds) at debug
+    if (endOfRib) this.d.log.debug({ peer: address }, 'End-of-RIB received');
+    else if (state === 'Established' || state === 'Idle') this.d.log.info({ peer: address, state }, 'BGP session state');
+    else this.d.log.debug({ peer: address, state }, 'BGP session state');
     if (state === 'Established' || Date.now() < this.graceUntil) this.request('dataplane');
   }
 

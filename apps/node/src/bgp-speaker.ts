@@ -82,7 +82,7 @@ export class BgpSpeakerAdapter implements RouteSpeaker {
     });
     this.speaker.on('endOfRib', (ev) => {
       this.eor.add(ev.peer);
-      events.onPeerState(ev.peer, 'Established');
+      events.onPeerState(ev.peer, 'Established', true);
     });
     this.speaker.on('notification', (ev) =>
       this.cfg.log.info({ peer: ev.peer, direction: ev.direction, reason: ev.reason }, 'BGP notification'),

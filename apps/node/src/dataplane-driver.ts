@@ -33,8 +33,8 @@ export const MIN_FULL_GAP_MS = 300;
  * must change, on `full` (periodic drift repair) and after a failure. Everything else a moving
  * cluster changes (routes to remote blocks, local blocks, other nodes' VTEP neighbours and FDB
  * entries) takes the fast path: the new desired state is diffed against the last one and applied
- * through a long-lived `ip -batch` (a pipe write instead of the ten processes a full pass starts;
- * FDB changes start one `bridge -batch`), so a route reaches the kernel within milliseconds of
+ * through long-lived `ip -batch` and `bridge -batch` processes (a pipe write instead of the ten
+ * processes a full pass starts), so a route reaches the kernel within milliseconds of
  * its UPDATE and a joining node's VTEP within milliseconds of its record.
  */
 export class ReconcilerDriver implements DataplaneDriver {
@@ -42,6 +42,8 @@ export class ReconcilerDriver implements DataplaneDriver {
   private readonly runner: CommandRunner;
   /** fullPassKey of the last full pass's desired state (undefined: the next pass must be full) */
   private lastKey: string | undefined;
+  /** the input the kernel fully reflects (undefined while a full pass is still owed) */
+  private lastInput: string | undefined;
   /** the desired state the kernel holds as far as we know (last full pass plus fast changes) */
   private last: DesiredState | undefined;
   private lastResult: ReconcileResult = EMPTY;
@@ -49,6 +51,7 @@ export class ReconcilerDriver implements DataplaneDriver {
   private lastFullAt = -Infinity;
   private lastFullMs = 0;
   private readonly session: IpBatchSession | undefined;
+  private readonly bridgeSession: IpBatchSession | undefined;
 
   constructor(
     private readonly underlay: UnderlayInfo,
@@ -58,6 +61,7 @@ export class ReconcilerDriver implements DataplaneDriver {
     this.runner = opts.runner ?? new SpawnRunner();
     // a given runner may run elsewhere (another namespace): only our own namespace gets a session
     this.session = opts.runner ? undefined : new IpBatchSession();
+    this.bridgeSession = opts.runner ? undefined : new IpBatchSession(undefined, 5000, 'bridge');
     this.reconciler = new Reconciler({
       log,
       runner: this.runner,
@@ -68,6 +72,9 @@ export class ReconcilerDriver implements DataplaneDriver {
   async reconcile(snapshot: ClusterSnapshot, selfName: string, learned: LearnedRoute[], full: boolean): Promise<ReconcileResult> {
     const input = dataplaneInput(snapshot, selfName, learned, this.underlay);
     if (!input) return EMPTY;
+    // most passes see the input of the last one (a change elsewhere in the cluster): done at once
+    const inputKey = JSON.stringify(input);
+    if (!full && inputKey === this.lastInput && this.lastKey !== undefined) return this.lastResult;
     if (!full && this.support && this.last && this.lastKey !== undefined) {
       const desired = computeDesiredState(input, this.support);
       const key = fullPassKey(desired);
@@ -79,12 +86,15 @@ export class ReconcilerDriver implements DataplaneDriver {
         // (a burst of endpoint or pool changes then costs one full pass, not one per change)
         const retryInMs = key === this.lastKey ? undefined : Math.ceil(gap - sinceFull);
         if (await this.applyIncremental(desired)) {
+          if (retryInMs === undefined) this.lastInput = inputKey;
           this.lastResult = { ...this.lastResult, routes: { ...this.lastResult.routes, remote: input.remoteRoutes.length } };
           return retryInMs === undefined ? this.lastResult : { ...this.lastResult, retryInMs };
         }
       }
     }
-    return this.fullPass(input);
+    const res = await this.fullPass(input);
+    this.lastInput = this.lastKey === undefined ? undefined : inputKey;
+    return res;
   }
 
   private async fullPass(input: DataplaneInput): Promise<ReconcileResult> {
@@ -109,7 +119,7 @@ export class ReconcilerDriver implements DataplaneDriver {
   }
 
   async close(): Promise<void> {
-    await this.session?.close();
+    await Promise.all([this.session?.close(), this.bridgeSession?.close()]);
   }
 
   /**
@@ -139,7 +149,7 @@ export class ReconcilerDriver implements DataplaneDriver {
       }
     }
     if (bridgeLines.length > 0) {
-      const error = await this.batch('bridge', bridgeLines);
+      const error = this.bridgeSession ? await this.bridgeSession.run(bridgeLines) : await this.batch('bridge', bridgeLines);
       if (error) {
         this.log.warn({ error }, 'fast FDB update failed; doing a full reconcile');
         return false;

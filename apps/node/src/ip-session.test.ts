@@ -21,3 +21,20 @@ test('ip batch session: batches complete, failures are reported, the session is 
   }
   assert.match(await s.run(['link show dev lo']), /closed/);
 });
+
+test('bridge batch session: FDB entries of a VXLAN device, failures reported, reused', { skip: netnsUnsupportedReason() }, async () => {
+  const ns = await Netns.create(uniquePrefix('brs'));
+  const s = new IpBatchSession(ns.name, 5000, 'bridge');
+  try {
+    await ns.ip('link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'dstport', '4789', 'nolearning');
+    assert.equal(await s.run(['fdb replace 66:00:00:00:00:02 dev vx0 dst 198.51.100.2 self permanent']), '');
+    assert.match(await ns.exec('bridge', ['fdb', 'show', 'dev', 'vx0']), /66:00:00:00:00:02 dst 198\.51\.100\.2 self permanent/);
+    const err = await s.run(['fdb del 66:00:00:00:00:09 dev vx0 self', 'fdb del 66:00:00:00:00:02 dev vx0 self']);
+    assert.match(err, /Command failed -:\d+/);
+    assert.doesNotMatch(await ns.exec('bridge', ['fdb', 'show', 'dev', 'vx0']), /66:00:00:00:00:02/, 'the line after the failing one still ran');
+    assert.equal(await s.run(['fdb replace 66:00:00:00:00:03 dev vx0 dst 198.51.100.3 self permanent']), '', 'still usable after a failure');
+  } finally {
+    await s.close();
+    await ns.delete();
+  }
+});

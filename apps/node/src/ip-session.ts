@@ -1,13 +1,18 @@
 /**
- * A long-lived `ip -force -batch -`: route changes are written to its stdin, so a change costs a
- * pipe write instead of a process start. After each batch a marker command (`link show dev lo`,
- * the only command that prints) tells that the batch is done; `ip` writes "Command failed" to
- * stderr for each failing line before it gets there.
+ * A long-lived `ip -force -batch -` (or `bridge -force -batch -`): dataplane changes are written
+ * to its stdin, so a change costs a pipe write instead of a process start. After each batch a
+ * marker command (one that always prints, and the only one that does) tells that the batch is
+ * done; the tool writes "Command failed" to stderr for each failing line before it gets there.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
-const MARKER = 'link show dev lo';
-const MARKER_OUTPUT = /(^|\n)\d+: lo:/;
+export type BatchTool = 'ip' | 'bridge';
+
+const MARKERS: Record<BatchTool, { command: string; output: RegExp }> = {
+  ip: { command: 'link show dev lo', output: /(^|\n)\d+: lo:/ },
+  // prints its header even for a device that is no bridge port
+  bridge: { command: 'vlan show dev lo', output: /(^|\n)port\s+vlan-id/ },
+};
 
 export class IpBatchSession {
   private proc: ChildProcessWithoutNullStreams | undefined;
@@ -17,10 +22,11 @@ export class IpBatchSession {
   private waiter: (() => void) | undefined;
   private closed = false;
 
-  /** `netns`: run in that named namespace (`ip -n`), for tests; default: our own. */
+  /** `netns`: run in that named namespace (`-n`/`ip netns exec`), for tests; default: our own. */
   constructor(
     private readonly netns?: string,
     private readonly timeoutMs = 5000,
+    readonly tool: BatchTool = 'ip',
   ) {}
 
   /** Applies `lines`; resolves with the error text ('' when every line succeeded). */
@@ -32,12 +38,12 @@ export class IpBatchSession {
 
   private start(): ChildProcessWithoutNullStreams {
     const ns = this.netns ? ['-n', this.netns] : [];
-    const p = spawn('ip', [...ns, '-force', '-batch', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(this.tool, [...ns, '-force', '-batch', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
     p.stdout.setEncoding('utf8');
     p.stderr.setEncoding('utf8');
     p.stdout.on('data', (d: string) => {
       this.out += d;
-      if (MARKER_OUTPUT.test(this.out)) this.waiter?.();
+      if (MARKERS[this.tool].output.test(this.out)) this.waiter?.();
     });
     p.stderr.on('data', (d: string) => (this.err += d));
     p.stdin.on('error', () => undefined);
@@ -50,7 +56,7 @@ export class IpBatchSession {
   }
 
   private runNow(lines: string[]): Promise<string> {
-    if (this.closed) return Promise.resolve('ip batch session closed');
+    if (this.closed) return Promise.resolve(`${this.tool} batch session closed`);
     this.proc ??= this.start();
     const p = this.proc;
     this.out = '';
@@ -58,7 +64,7 @@ export class IpBatchSession {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         p.kill('SIGKILL');
-        finish(`ip -batch did not answer within ${this.timeoutMs} ms`);
+        finish(`${this.tool} -batch did not answer within ${this.timeoutMs} ms`);
       }, this.timeoutMs);
       const finish = (error?: string): void => {
         clearTimeout(timer);
@@ -66,8 +72,8 @@ export class IpBatchSession {
         resolve(error ?? this.errors());
       };
       // stderr of the batch is written before the marker's stdout: read it in the same turn
-      this.waiter = () => setImmediate(() => finish(this.proc === p ? undefined : 'ip -batch exited'));
-      p.stdin.write(`${lines.join('\n')}\n${MARKER}\n`);
+      this.waiter = () => setImmediate(() => finish(this.proc === p ? undefined : `${this.tool} -batch exited`));
+      p.stdin.write(`${lines.join('\n')}\n${MARKERS[this.tool].command}\n`);
     });
   }
 

@@ -35,8 +35,8 @@ export interface ClusterStore {
 export interface SpeakerEvents {
   /** best routes changed (batched) */
   onRoutesChanged(): void;
-  /** a session changed state */
-  onPeerState(address: string, state: string): void;
+  /** a session changed state, or (`endOfRib`) an Established peer sent its End-of-RIB */
+  onPeerState(address: string, state: string, endOfRib?: boolean): void;
 }
 
 /** The BGP speaker as the agent drives it. */
