@@ -139,7 +139,12 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
       allHosts.push(Math.max(...times));
       if (process.env.TSNET_BENCH_VERBOSE) {
         const slowest = others[times.indexOf(Math.max(...times))];
-        console.error(`sample ${s} at +${((t - t0) / 1000).toFixed(1)} s: owner ${owner}, all ${Math.max(...times).toFixed(0)} ms, slowest ${slowest}`);
+        const own = m.get(lab.host(owner).ns.name);
+        const sorted = [...times].sort((a, b) => a - b);
+        console.error(
+          `sample ${s} at +${((t - t0) / 1000).toFixed(1)} s: owner ${owner} (own blackhole ${own === undefined ? '-' : (own - t).toFixed(0)} ms), ` +
+            `others first/median/all ${sorted[0]!.toFixed(0)}/${sorted[sorted.length >> 1]!.toFixed(0)}/${sorted.at(-1)!.toFixed(0)} ms, slowest ${slowest}`,
+        );
       }
       await sleep(100);
     }
