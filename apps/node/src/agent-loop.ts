@@ -98,17 +98,31 @@ export class AgentLoop {
     }, this.t.debounceMs);
   }
 
+  /**
+   * The control plane (sessions, announcements) is synced at once, even while a dataplane pass
+   * runs: it is synchronous and cheap, while a full pass on a loaded host can take seconds, and a
+   * node that joined must not wait that long for its sessions. Dataplane passes run one at a time.
+   */
   private async kick(): Promise<void> {
-    if (this.running) return; // the running sync re-checks `pending` when it ends
+    if (!this.stopped && this.pending.control) {
+      this.pending.control = false;
+      this.pending.dataplane = true;
+      try {
+        if (this.syncControl() && !this.running) {
+          // let the speaker send its UPDATEs before the dataplane pass spawns its commands
+          await new Promise((r) => setImmediate(r));
+        }
+      } catch (err) {
+        this.d.log.error({ err }, 'control sync failed');
+      }
+    }
+    if (this.running) return; // the running pass re-checks `pending` when it ends
     this.running = (async () => {
-      while (!this.stopped && (this.pending.control || this.pending.dataplane)) {
-        const { control, full } = this.pending;
-        this.pending = { control: false, dataplane: false, full: false };
+      while (!this.stopped && this.pending.dataplane) {
+        const { full } = this.pending;
+        this.pending.dataplane = false;
+        this.pending.full = false;
         try {
-          if (control && this.syncControl()) {
-            // let the speaker send its UPDATEs before the dataplane pass spawns its commands
-            await new Promise((r) => setImmediate(r));
-          }
           await this.syncDataplane(full);
         } catch (err) {
           this.d.log.error({ err }, 'sync failed');

@@ -108,12 +108,17 @@ export function callAgent<T>(
 }
 
 /**
- * Node flags for a process that runs the agent (`tsctl node --detach` starts its child with them;
- * also accepted in NODE_OPTIONS). A 1 MB semi-space keeps V8's young generation small: about
- * 6–8 MB less RSS per agent, whose allocations per event are small. The old generation is left
- * unbounded on purpose: a node that learns many routes must not die of a heap cap.
+ * Node flags of the agent process (`tsctl node --detach` starts it with them; V8 flags, so not
+ * for NODE_OPTIONS). Measured in the mesh benchmark (docs/benchmarks.md):
+ * - `--max-semi-space-size=1`: a 1 MB young generation, about 6–8 MB less RSS; the agent's
+ *   allocations per event are small. The old generation is not capped on purpose: a node that
+ *   learns many routes must not die of a heap limit.
+ * - `--no-opt`: no TurboFan. The agent is I/O and small per-event work, which the interpreter
+ *   and the baseline compiler run about as fast, while TurboFan's compile jobs and code cost
+ *   4–8 MB RSS per agent and CPU at start. Bulk BGP ingest is ~4x slower (300 000 prefixes
+ *   0.12 → 0.49 s), bounded here by the agent's max-prefix of 100 000 per peer.
  */
-export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--no-opt'];
 
 /** The agent process entry (bin/tsnet-agent.mjs: the bundle when current, else dist/). */
 export const AGENT_LAUNCHER: string = fileURLToPath(new URL('../bin/tsnet-agent.mjs', import.meta.url));
