@@ -66,8 +66,9 @@ export class AgentLoop {
     this.request('control');
     this.timers.push(setInterval(() => this.request('full'), this.t.resyncMs));
     this.timers.push(setInterval(() => void this.heartbeat(), this.t.heartbeatMs));
-    // re-check the startup grace shortly after it ends even if nothing else changes
-    this.timers.push(setTimeout(() => this.request('full'), this.t.startupGraceMs + 50));
+    // re-check the startup grace shortly after it ends even if nothing else changes (without a
+    // grace, the first pass is already a full one)
+    if (this.t.startupGraceMs > 0) this.timers.push(setTimeout(() => this.request('full'), this.t.startupGraceMs + 50));
     void this.heartbeat();
   }
 

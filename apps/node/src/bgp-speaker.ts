@@ -84,9 +84,12 @@ export class BgpSpeakerAdapter implements RouteSpeaker {
       this.eor.add(ev.peer);
       events.onPeerState(ev.peer, 'Established', true);
     });
-    this.speaker.on('notification', (ev) =>
-      this.cfg.log.info({ peer: ev.peer, direction: ev.direction, reason: ev.reason }, 'BGP notification'),
-    );
+    this.speaker.on('notification', (ev) => {
+      // a forming mesh resolves collisions (6/7) and meets peers that do not know us yet (6/5)
+      // all the time: expected, so at debug; any other NOTIFICATION is worth a line
+      const routine = ev.code === 6 && (ev.subcode === 7 || ev.subcode === 5);
+      this.cfg.log[routine ? 'debug' : 'info']({ peer: ev.peer, direction: ev.direction, reason: ev.reason }, 'BGP notification');
+    });
     await this.speaker.start();
   }
 
