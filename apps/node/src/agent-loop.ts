@@ -64,12 +64,28 @@ export class AgentLoop {
     this.graceUntil = Date.now() + this.t.startupGraceMs;
     await this.d.store.follow(() => this.request('control'));
     this.request('control');
-    this.timers.push(setInterval(() => this.request('full'), this.t.resyncMs));
-    this.timers.push(setInterval(() => void this.heartbeat(), this.t.heartbeatMs));
+    this.every(this.t.resyncMs, () => this.request('full'));
+    this.every(this.t.heartbeatMs, () => void this.heartbeat());
     // re-check the startup grace shortly after it ends even if nothing else changes (without a
     // grace, the first pass is already a full one)
     if (this.t.startupGraceMs > 0) this.timers.push(setTimeout(() => this.request('full'), this.t.startupGraceMs + 50));
     void this.heartbeat();
+  }
+
+  /**
+   * Runs `fn` about every `ms` (±10 %): agents started together (a rebooted rack) must not all
+   * read their kernels or write etcd at the same moment, period after period.
+   */
+  private every(ms: number, fn: () => void): void {
+    const slot = this.timers.length;
+    const arm = (): void => {
+      this.timers[slot] = setTimeout(() => {
+        if (this.stopped) return;
+        fn();
+        arm();
+      }, ms * (0.9 + Math.random() * 0.2));
+    };
+    arm();
   }
 
   /** Speaker callbacks. */

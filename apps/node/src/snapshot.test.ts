@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnyStored } from '@tsnet/datastore';
-import { clusterFromRecords } from './snapshot.js';
+import { blockConcerns, clusterFromRecords } from './snapshot.js';
 
 const rec = (kind: string, id: string[], value: unknown): AnyStored =>
   ({ kind, key: `/tsnet/v1/${kind}/${id.join('/')}`, id, value, modRevision: 1, createRevision: 1 }) as AnyStored;
@@ -41,4 +41,21 @@ test('records become the controller snapshot: nodes, peers, borrowed addresses, 
   assert.deepEqual(s.borrowed, [{ ip: '192.168.0.2', node: 'b' }]);
   assert.deepEqual(s.blocks[0]!.inUse, { a: 1, b: 1 });
   assert.deepEqual(s.endpoints, [{ node: 'b', id: 'ep1', ips: ['192.168.0.2/32'], hostIf: 'tsep1' }]);
+});
+
+test('a block concerns the node it is affine to and nodes that borrowed from it, no other', () => {
+  const allocations = Array(64).fill(null);
+  allocations[5] = 0;
+  const block = rec('block', ['192.168.0.0/26'], {
+    cidr: '192.168.0.0/26',
+    pool: '192.168.0.0/16',
+    affinity: 'a',
+    allocations,
+    attributes: [{ handle: 'h1', node: 'b' }],
+  });
+  assert.equal(blockConcerns(block, 'a'), true, 'affine');
+  assert.equal(blockConcerns(block, 'b'), true, 'borrowed an address');
+  assert.equal(blockConcerns(block, 'c'), false, 'another node');
+  assert.equal(blockConcerns(undefined, 'a'), false, 'absent');
+  assert.equal(blockConcerns(rec('node', ['a'], { name: 'a', ipv4: '10.0.0.1' }), 'a'), false, 'not a block');
 });

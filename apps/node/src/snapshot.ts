@@ -77,3 +77,15 @@ export function clusterFromRecords(records: Iterable<AnyStored>): ClusterSnapsho
   snap.nodes.sort((a, b) => a.name.localeCompare(b.name));
   return snap;
 }
+
+/**
+ * Whether a stored block matters to `node`'s agent: affine to it (announced, blackholed) or
+ * holding addresses it borrowed (announced as /32s). Other blocks reach it as BGP routes, so
+ * their changes need no sync there — with many nodes, every block change would otherwise wake
+ * every agent.
+ */
+export function blockConcerns(stored: AnyStored | undefined, node: string): boolean {
+  if (stored?.kind !== 'block') return false;
+  const b = stored.value;
+  return b.affinity === node || b.allocations.some((a) => a !== null && b.attributes[a]?.node === node);
+}

@@ -6,7 +6,7 @@ import { Datastore, EtcdUnreachableError, type AnyStored, type DatastoreWatch, t
 import type { EtcdConnection } from './options.js';
 import type { ClusterSnapshot } from './model.js';
 import type { ClusterStore, SelfRegistration } from './ports.js';
-import { clusterFromRecords } from './snapshot.js';
+import { blockConcerns, clusterFromRecords } from './snapshot.js';
 import type { Logger } from './log.js';
 import { ensureDefaultPools, ensureVtepAddress } from './ipam-glue.js';
 
@@ -19,6 +19,8 @@ export class DatastoreClusterStore implements ClusterStore {
   private watch: DatastoreWatch | undefined;
   private connected = true;
   private lastError: string | undefined;
+  /** this node's name, once registered */
+  private self: string | undefined;
 
   private constructor(
     readonly ds: Datastore,
@@ -54,6 +56,7 @@ export class DatastoreClusterStore implements ClusterStore {
   }
 
   async register(self: SelfRegistration): Promise<void> {
+    this.self = self.name;
     await this.ds.update('node', self.name, (cur) => {
       const next: NodeRecord = { ...cur, name: self.name, ipv4: self.ipv4 };
       if (self.ipv4Network) next.ipv4Network = self.ipv4Network;
@@ -79,9 +82,12 @@ export class DatastoreClusterStore implements ClusterStore {
         onEvent: (ev) => {
           if (ev.type === 'bad') return;
           this.log.debug({ kind: ev.kind, type: ev.type }, 'datastore change');
+          const before = this.records.get(ev.key);
           if (ev.type === 'delete') this.records.delete(ev.key);
           else this.records.set(ev.key, ev);
           this.cached = undefined;
+          // another node's block (nothing of ours in it, before or after) changes nothing here
+          if (ev.kind === 'block' && this.self !== undefined && !blockConcerns(before, this.self) && !blockConcerns(this.records.get(ev.key), this.self)) return;
           onChange();
         },
         onStatus: (status, err) => {
