@@ -2,6 +2,7 @@
 import type { Clock } from '../fsm/clock.js';
 import type { FsmState } from '../fsm/fsm.js';
 import type { Family, PathAttributes } from '../types.js';
+import type { PeerCounters } from '../session/peer-types.js';
 
 export type PeerState = FsmState;
 
@@ -115,7 +116,8 @@ export interface NotificationEvent {
   reason: string;
 }
 
-export interface PeerStats {
+/** A peer's statistics for the API: its message and prefix counters plus the session state. */
+export interface PeerStats extends PeerCounters {
   address: string;
   asn: number;
   state: PeerState;
@@ -124,20 +126,12 @@ export interface PeerStats {
   lastError?: string;
   families: Family[];
   holdTimeSec: number;
-  messagesIn: number;
-  messagesOut: number;
-  updatesIn: number;
-  updatesOut: number;
-  notificationsIn: number;
-  notificationsOut: number;
-  prefixesReceived: number;
   /** held in the Adj-RIB-In now (per family) */
   prefixesAccepted: Record<Family, number>;
   /** in the Adj-RIB-Out now (per family) */
   prefixesAdvertised: Record<Family, number>;
   /** routes kept stale for a restarting peer */
   prefixesStale: number;
-  establishedCount: number;
 }
 
 export interface SpeakerEvents {
