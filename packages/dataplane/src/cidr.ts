@@ -79,8 +79,26 @@ function parseV4(m: RegExpExecArray, text: string): Cidr {
   return { family: 4, addr: BigInt(net), len, text: `${addr}/${len}` };
 }
 
+/**
+ * Parsed CIDRs by text: the agent parses the same few hundred pool, block and route texts on
+ * every pass (BigInt arithmetic each time). Results are frozen, so sharing them is safe; the
+ * cache is dropped whole when it grows past its bound.
+ */
+const parsedCidrs = new Map<string, Cidr>();
+const PARSED_CIDRS_MAX = 8192;
+
 /** Parses `a.b.c.d/n`, `x::/n` or a bare address (as a host route); clears host bits. */
 export function parseCidr(text: string): Cidr {
+  let c = parsedCidrs.get(text);
+  if (c === undefined) {
+    c = Object.freeze(parseCidrText(text));
+    if (parsedCidrs.size >= PARSED_CIDRS_MAX) parsedCidrs.clear();
+    parsedCidrs.set(text, c);
+  }
+  return c;
+}
+
+function parseCidrText(text: string): Cidr {
   const v4 = V4_CIDR.exec(text);
   if (v4) return parseV4(v4, text);
   const [ip, lenText] = text.split('/');

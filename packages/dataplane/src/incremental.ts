@@ -3,7 +3,21 @@
 // agent applies them through a long-lived `ip -batch` the moment they happen, and keeps full
 // passes (read everything, diff, apply: about ten processes) for the rest and for drift repair.
 import { routeDeleteLine, routeIdentity, routeLine } from './diff.js';
-import type { DesiredState } from './types.js';
+import type { DesiredState, RouteSpec } from './types.js';
+
+/**
+ * Identity and `replace` line per route object: the previous state's routes were the next
+ * state's last time, so each route is rendered once, not on every pass that compares it.
+ */
+const renderedRoutes = new WeakMap<RouteSpec, { id: string; line: string }>();
+function rendered(r: RouteSpec): { id: string; line: string } {
+  let v = renderedRoutes.get(r);
+  if (v === undefined) {
+    v = { id: routeIdentity(r), line: routeLine(r) };
+    renderedRoutes.set(r, v);
+  }
+  return v;
+}
 
 /**
  * The parts of a desired state only a full pass applies (devices, sysctls, NAT, proxy entries):
@@ -27,11 +41,11 @@ export interface IncrementalChanges {
  */
 export function incrementalChanges(prev: DesiredState, next: DesiredState): IncrementalChanges {
   const ipLines: string[] = [];
-  const had = new Map(prev.routes.map((r) => [routeIdentity(r), routeLine(r)]));
-  const want = new Map(next.routes.map((r) => [routeIdentity(r), r]));
-  for (const r of prev.routes) if (!want.has(routeIdentity(r))) ipLines.push(routeDeleteLine(r));
+  const had = new Map(prev.routes.map((r) => [rendered(r).id, rendered(r).line]));
+  const want = new Map(next.routes.map((r) => [rendered(r).id, r]));
+  for (const r of prev.routes) if (!want.has(rendered(r).id)) ipLines.push(routeDeleteLine(r));
   for (const [id, r] of want) {
-    const line = routeLine(r);
+    const { line } = rendered(r);
     if (had.get(id) !== line) ipLines.push(line);
   }
   const neighKey = (n: { dev: string; ip: string }): string => `${n.dev}|${n.ip}`;
