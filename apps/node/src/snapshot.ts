@@ -21,6 +21,36 @@ export function nodeFromStored(n: StoredNode): NodeRecord {
 /** What the operator allows a peer to send us; absent = the pools (see acceptRoute). */
 const acceptOf = (peer: BgpPeer): Pick<PeerRecord, 'acceptPrefixes'> => (peer.acceptPrefixes ? { acceptPrefixes: peer.acceptPrefixes } : {});
 
+type StoredBlock = Extract<AnyStored, { kind: 'block' }>['value'];
+interface BlockView {
+  block: ClusterSnapshot['blocks'][number];
+  borrowed: ClusterSnapshot['borrowed'];
+}
+
+/**
+ * A block's use per node and its borrowed addresses, once per stored value: the snapshot is
+ * rebuilt after every change, and walking every block's allocations each time (64 per /26) was
+ * the agent's largest cost while a cluster forms. Values are replaced, never changed, on updates.
+ */
+const blockViews = new WeakMap<StoredBlock, BlockView>();
+function blockView(b: StoredBlock): BlockView {
+  let v = blockViews.get(b);
+  if (v) return v;
+  const c = parseCidr(b.cidr);
+  const inUse: Record<string, number> = {};
+  const borrowed: BlockView['borrowed'] = [];
+  b.allocations.forEach((attr, ordinal) => {
+    if (attr === null) return;
+    const node = b.attributes[attr]?.node;
+    if (!node) return;
+    inUse[node] = (inUse[node] ?? 0) + 1;
+    if (node !== b.affinity) borrowed.push({ ip: bigintToIp(c.net + BigInt(ordinal), c.family), node });
+  });
+  v = { block: { cidr: b.cidr, affinity: b.affinity, inUse }, borrowed };
+  blockViews.set(b, v);
+  return v;
+}
+
 export function clusterFromRecords(records: Iterable<AnyStored>): ClusterSnapshot {
   const snap: ClusterSnapshot = {
     config: { defaultAsn: DEFAULT_CLUSTER_CONFIG.defaultAsn, nodeMesh: DEFAULT_CLUSTER_CONFIG.nodeMesh },
@@ -49,17 +79,9 @@ export function clusterFromRecords(records: Iterable<AnyStored>): ClusterSnapsho
         snap.peers.push({ address: r.value.ip, asn: r.value.asn, node: r.value.node ?? r.id[0]!, ...acceptOf(r.value) });
         break;
       case 'block': {
-        const b = r.value;
-        const c = parseCidr(b.cidr);
-        const inUse: Record<string, number> = {};
-        b.allocations.forEach((attr, ordinal) => {
-          if (attr === null) return;
-          const node = b.attributes[attr]?.node;
-          if (!node) return;
-          inUse[node] = (inUse[node] ?? 0) + 1;
-          if (node !== b.affinity) snap.borrowed.push({ ip: bigintToIp(c.net + BigInt(ordinal), c.family), node });
-        });
-        snap.blocks.push({ cidr: b.cidr, affinity: b.affinity, inUse });
+        const v = blockView(r.value);
+        snap.blocks.push(v.block);
+        snap.borrowed.push(...v.borrowed);
         break;
       }
       case 'dockerEndpoint': {
