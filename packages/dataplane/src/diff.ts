@@ -8,8 +8,10 @@ import {
   VXLAN_DEVICE,
   type DesiredState,
   type DeviceSpec,
+  type FdbSpec,
   type IpipDeviceSpec,
   type NatSpec,
+  type NeighSpec,
   type RouteSpec,
   type VxlanDeviceSpec,
 } from './types.js';
@@ -169,17 +171,21 @@ function diffDevices(devices: DeviceSpec[], actual: ActualState): { fix: string[
   return { fix, cleanup };
 }
 
+/** `ip -batch` line for a VTEP neighbour (permanent: the kernel must not age it out). */
+export const neighReplaceLine = (n: NeighSpec): string => `neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`;
+export const neighDeleteLine = (n: { ip: string; dev: string }): string => `neigh del ${n.ip} dev ${n.dev}`;
+/** `bridge -batch` line for a VXLAN FDB entry (the remote node's underlay address for a VTEP MAC). */
+export const fdbReplaceLine = (f: FdbSpec): string => `fdb replace ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`;
+export const fdbDeleteLine = (f: { mac: string; dev: string }): string => `fdb del ${f.mac} dev ${f.dev} self`;
+
 function diffNeighs(desired: DesiredState, actual: ActualState): string[] {
   const lines: string[] = [];
   const want = new Map(desired.neighs.map((n) => [`${n.dev}|${n.ip}`, n]));
   const have = new Map(
     actual.neighs.filter((n) => n.dev === VXLAN_DEVICE).map((n) => [`${n.dev}|${n.ip}`, n]),
   );
-  for (const [k, n] of have) if (!want.has(k)) lines.push(`neigh del ${n.ip} dev ${n.dev}`);
-  for (const [k, n] of want) {
-    if (have.get(k)?.mac !== n.mac)
-      lines.push(`neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`);
-  }
+  for (const [k, n] of have) if (!want.has(k)) lines.push(neighDeleteLine(n));
+  for (const [k, n] of want) if (have.get(k)?.mac !== n.mac) lines.push(neighReplaceLine(n));
   // Proxy NDP entries: only on workload interfaces, which are ours.
   const wantProxy = new Set(desired.proxyNeighs.map((n) => `${n.dev}|${n.ip}`));
   const haveProxy = new Set(actual.proxyNeighs.map((n) => `${n.dev}|${n.ip}`));
@@ -196,12 +202,9 @@ function diffFdb(desired: DesiredState, actual: ActualState): string[] {
   const lines: string[] = [];
   if (!actual.links.has(VXLAN_DEVICE) && desired.fdb.length === 0) return lines;
   const want = new Map(desired.fdb.map((f) => [f.mac, f]));
-  for (const f of actual.fdb) if (!want.has(f.mac)) lines.push(`fdb del ${f.mac} dev ${VXLAN_DEVICE} self`);
+  for (const f of actual.fdb) if (!want.has(f.mac)) lines.push(fdbDeleteLine({ mac: f.mac, dev: VXLAN_DEVICE }));
   const have = new Map(actual.fdb.map((f) => [f.mac, f]));
-  for (const f of desired.fdb) {
-    if (have.get(f.mac)?.dst !== f.dst)
-      lines.push(`fdb replace ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`);
-  }
+  for (const f of desired.fdb) if (have.get(f.mac)?.dst !== f.dst) lines.push(fdbReplaceLine(f));
   return lines;
 }
 

@@ -2,7 +2,7 @@
 // changes all the time (routes to remote blocks, local blocks, the VTEPs of other nodes). The
 // agent applies them through a long-lived `ip -batch` the moment they happen, and keeps full
 // passes (read everything, diff, apply: about ten processes) for the rest and for drift repair.
-import { routeDeleteLine, routeIdentity, routeLine } from './diff.js';
+import { fdbDeleteLine, fdbReplaceLine, neighDeleteLine, neighReplaceLine, routeDeleteLine, routeIdentity, routeLine } from './diff.js';
 import type { DesiredState, RouteSpec } from './types.js';
 
 /**
@@ -51,16 +51,13 @@ export function incrementalChanges(prev: DesiredState, next: DesiredState): Incr
   const neighKey = (n: { dev: string; ip: string }): string => `${n.dev}|${n.ip}`;
   const hadNeigh = new Map(prev.neighs.map((n) => [neighKey(n), n.mac]));
   const wantNeigh = new Set(next.neighs.map(neighKey));
-  for (const n of prev.neighs) if (!wantNeigh.has(neighKey(n))) ipLines.push(`neigh del ${n.ip} dev ${n.dev}`);
-  for (const n of next.neighs) {
-    if (hadNeigh.get(neighKey(n)) !== n.mac) ipLines.push(`neigh replace ${n.ip} lladdr ${n.mac} dev ${n.dev} nud permanent`);
-  }
+  for (const n of prev.neighs) if (!wantNeigh.has(neighKey(n))) ipLines.push(neighDeleteLine(n));
+  for (const n of next.neighs) if (hadNeigh.get(neighKey(n)) !== n.mac) ipLines.push(neighReplaceLine(n));
   const bridgeLines: string[] = [];
-  const hadFdb = new Map(prev.fdb.map((f) => [`${f.dev}|${f.mac}`, f.dst]));
-  const wantFdb = new Set(next.fdb.map((f) => `${f.dev}|${f.mac}`));
-  for (const f of prev.fdb) if (!wantFdb.has(`${f.dev}|${f.mac}`)) bridgeLines.push(`fdb del ${f.mac} dev ${f.dev} self`);
-  for (const f of next.fdb) {
-    if (hadFdb.get(`${f.dev}|${f.mac}`) !== f.dst) bridgeLines.push(`fdb replace ${f.mac} dev ${f.dev} dst ${f.dst} self permanent`);
-  }
+  const fdbKey = (f: { dev: string; mac: string }): string => `${f.dev}|${f.mac}`;
+  const hadFdb = new Map(prev.fdb.map((f) => [fdbKey(f), f.dst]));
+  const wantFdb = new Set(next.fdb.map(fdbKey));
+  for (const f of prev.fdb) if (!wantFdb.has(fdbKey(f))) bridgeLines.push(fdbDeleteLine(f));
+  for (const f of next.fdb) if (hadFdb.get(fdbKey(f)) !== f.dst) bridgeLines.push(fdbReplaceLine(f));
   return { ipLines, bridgeLines };
 }
