@@ -139,30 +139,30 @@ export class ReconcilerDriver implements DataplaneDriver {
   /** Routes, neighbours and FDB entries from `last` to `desired`; false (→ full pass) on any failure. */
   private async applyIncremental(desired: DesiredState): Promise<boolean> {
     const { ipLines, bridgeLines } = incrementalChanges(this.last!, desired);
-    if (ipLines.length > 0) {
-      let error: string;
-      if (this.session) error = await this.session.run(ipLines);
-      else error = await this.batch('ip', ipLines);
+    if (ipLines.length + bridgeLines.length > 0) {
+      const error = await this.applyLines(ipLines, bridgeLines);
       if (error) {
         this.log.warn({ error }, 'fast dataplane update failed; doing a full reconcile');
         return false;
       }
-    }
-    if (bridgeLines.length > 0) {
-      const error = this.bridgeSession ? await this.bridgeSession.run(bridgeLines) : await this.batch('bridge', bridgeLines);
-      if (error) {
-        this.log.warn({ error }, 'fast FDB update failed; doing a full reconcile');
-        return false;
-      }
+      this.log.debug({ changes: ipLines.length + bridgeLines.length }, 'dataplane updated');
     }
     this.last = desired;
-    if (ipLines.length + bridgeLines.length > 0) this.log.debug({ changes: ipLines.length + bridgeLines.length }, 'dataplane updated');
     return true;
   }
 
-  private async batch(tool: 'ip' | 'bridge', lines: string[]): Promise<string> {
-    const res = await this.runner.run(tool, ['-force', '-batch', '-'], { input: lines.join('\n') + '\n' });
-    return res.exitCode === 0 ? '' : res.stderr.trim() || `${tool} -batch exited with ${res.exitCode}`;
+  /**
+   * Through the long-lived sessions; with a given runner (another namespace) through the
+   * reconciler's own batches. Resolves with the error text, '' when every line succeeded.
+   */
+  private async applyLines(ipLines: string[], bridgeLines: string[]): Promise<string> {
+    if (!this.session || !this.bridgeSession) {
+      const { errors } = await this.reconciler.apply({ sysctls: [], deviceLines: [], ipLines, bridgeLines, nat: [], cleanupLines: [] });
+      return errors.map((e) => `${e.command}: ${e.error}`).join('; ');
+    }
+    const error = ipLines.length > 0 ? await this.session.run(ipLines) : '';
+    if (error || bridgeLines.length === 0) return error;
+    return this.bridgeSession.run(bridgeLines);
   }
 }
 
