@@ -224,12 +224,12 @@ test('session, prefix and IPAM gauges are filled when /metrics is scraped, from 
   await loop.start();
   try {
     await waitFor('peers added', () => speaker.log.length >= 3);
-    let text = await metrics.registry.metrics();
+    let text = await metrics.render();
     assert.match(text, /tsnet_bgp_sessions\{state="Idle"\} 2/);
     assert.match(text, /tsnet_ipam_blocks_affine 1/);
     speaker.establish('10.0.0.2');
     loop.onPeerState('10.0.0.2', 'Established');
-    text = await metrics.registry.metrics();
+    text = await metrics.render();
     assert.match(text, /tsnet_bgp_sessions\{state="Established"\} 1/);
     assert.match(text, /tsnet_bgp_sessions\{state="Idle"\} 1/);
   } finally {

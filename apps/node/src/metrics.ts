@@ -10,25 +10,22 @@ import { cidrContains, parseCidr } from './net.js';
 export class AgentMetrics {
   readonly registry = new Registry();
   /**
-   * Called when /metrics is scraped, before the gauges are read: the agent fills the session,
+   * Called once per scrape (`render`), before the gauges are read: the agent fills the session,
    * prefix and IPAM gauges then, instead of on each of the hundreds of session state changes a
    * mesh makes while it forms (each a walk over every peer).
    */
   onCollect: (() => void) | undefined;
-  private readonly collect = (): void => this.onCollect?.();
   readonly sessions = new Gauge({
     name: 'tsnet_bgp_sessions',
     help: 'BGP sessions by FSM state',
     labelNames: ['state'] as const,
     registers: [this.registry],
-    collect: this.collect,
   });
   readonly prefixes = new Gauge({
     name: 'tsnet_bgp_prefixes',
     help: 'Prefixes received (in, after import policy) and advertised (out), summed over peers',
     labelNames: ['direction'] as const,
     registers: [this.registry],
-    collect: this.collect,
   });
   readonly routesProgrammed = new Gauge({
     name: 'tsnet_routes_programmed',
@@ -52,14 +49,18 @@ export class AgentMetrics {
     help: 'Addresses per pool: capacity, and in use on this node',
     labelNames: ['pool', 'kind'] as const,
     registers: [this.registry],
-    collect: this.collect,
   });
   readonly ipamBlocks = new Gauge({
     name: 'tsnet_ipam_blocks_affine',
     help: 'Blocks affine to this node',
     registers: [this.registry],
-    collect: this.collect,
   });
+
+  /** The Prometheus text of every metric, gauges filled from the agent's state now. */
+  render(): Promise<string> {
+    this.onCollect?.();
+    return this.registry.metrics();
+  }
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'tsnet_node_' });
@@ -108,7 +109,7 @@ export async function startMetricsServer(
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {
-      metrics.registry.metrics().then(
+      metrics.render().then(
         (text) => {
           res.writeHead(200, { 'content-type': metrics.registry.contentType });
           res.end(text);
