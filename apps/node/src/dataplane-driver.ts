@@ -4,7 +4,6 @@
  */
 import {
   Reconciler,
-  TSNET_RT_PROTO,
   computeDesiredState,
   fullPassKey,
   incrementalChanges,
@@ -127,13 +126,7 @@ export class ReconcilerDriver implements DataplaneDriver {
    * earlier run of the agent left behind for graceful restart to keep.
    */
   async programmedRouteCount(): Promise<number> {
-    let count = 0;
-    for (const family of ['-4', '-6']) {
-      const res = await this.runner.run('ip', [family, '-json', 'route', 'show', 'table', 'all', 'proto', String(TSNET_RT_PROTO)]);
-      if (res.exitCode !== 0) throw new Error(`cannot list the tsnet routes (ip ${family} route): ${res.stderr.trim()}`);
-      count += (JSON.parse(res.stdout || '[]') as unknown[]).length;
-    }
-    return count;
+    return (await this.reconciler.readRoutes()).length;
   }
 
   /** Routes, neighbours and FDB entries from `last` to `desired`; false (→ full pass) on any failure. */

@@ -124,14 +124,24 @@ export class Reconciler {
     return computeDesiredState(input, await this.kernelSupport(need));
   }
 
+  /** Our routes in the kernel now (protocol 80, every table, both families). */
+  async readRoutes(): Promise<ActualState['routes']> {
+    const proto = String(TSNET_RT_PROTO);
+    const read = async (family: Family): Promise<ActualState['routes']> => {
+      const res = await this.runner.run('ip', [`-${family}`, '-json', 'route', 'show', 'table', 'all', 'proto', proto]);
+      if (res.exitCode !== 0) throw new Error(`cannot read the kernel state (ip route -${family}): ${res.stderr.trim()}`);
+      return parseRoutes(res.stdout, family);
+    };
+    const [r4, r6] = await Promise.all([read(4), read(6)]);
+    return [...r4, ...r6];
+  }
+
   /** Reads everything the diff looks at (one command per kind, in parallel). */
   async readActual(desired: DesiredState): Promise<ActualState> {
     const r = this.runner;
-    const proto = String(TSNET_RT_PROTO);
     const sysctlPaths = Object.keys(desired.sysctls).map((k) => `/proc/sys/${k}`);
-    const [r4, r6, links, neighs, fdb, proxy, nat4, nat6, sysctls] = await Promise.all([
-      r.run('ip', ['-4', '-json', 'route', 'show', 'table', 'all', 'proto', proto]),
-      r.run('ip', ['-6', '-json', 'route', 'show', 'table', 'all', 'proto', proto]),
+    const [routes, links, neighs, fdb, proxy, nat4, nat6, sysctls] = await Promise.all([
+      this.readRoutes(),
       r.run('ip', ['-d', '-json', 'addr', 'show']),
       r.run('ip', ['-4', '-json', 'neigh', 'show', 'dev', VXLAN_DEVICE, 'nud', 'permanent']),
       r.run('bridge', ['-json', 'fdb', 'show', 'dev', VXLAN_DEVICE]),
@@ -142,20 +152,14 @@ export class Reconciler {
         ? r.run('grep', ['-s', '-H', '.', ...sysctlPaths])
         : Promise.resolve({ exitCode: 0, stdout: '', stderr: '' }),
     ]);
-    for (const [what, res] of [
-      ['ip route -4', r4],
-      ['ip route -6', r6],
-      ['ip addr', links],
-    ] as const) {
-      if (res.exitCode !== 0) throw new Error(`cannot read the kernel state (${what}): ${res.stderr.trim()}`);
-    }
+    if (links.exitCode !== 0) throw new Error(`cannot read the kernel state (ip addr): ${links.stderr.trim()}`);
     const parsedLinks = parseLinks(links.stdout);
     const hasVxlan = parsedLinks.has(VXLAN_DEVICE);
     const nat: ActualState['nat'] = {};
     if (nat4.exitCode === 0) nat[4] = parseNat(nat4.stdout, 4);
     if (nat6.exitCode === 0) nat[6] = parseNat(nat6.stdout, 6);
     return {
-      routes: [...parseRoutes(r4.stdout, 4), ...parseRoutes(r6.stdout, 6)],
+      routes,
       links: parsedLinks,
       neighs: hasVxlan && neighs.exitCode === 0 ? parseNeighs(neighs.stdout, VXLAN_DEVICE) : [],
       fdb: hasVxlan && fdb.exitCode === 0 ? parseFdb(fdb.stdout) : [],
