@@ -39,6 +39,8 @@ export class AgentLab {
   ds!: Datastore;
   /** etcd as the hosts reach it */
   etcdUrl = '';
+  /** pid of etcd once started (`ip netns exec` execs it in place) */
+  etcdPid: number | undefined;
 
   private constructor(
     readonly underlay: Underlay,
@@ -67,7 +69,7 @@ export class AgentLab {
     const sw = this.underlay.sw.name;
     this.etcdUrl = `http://${gateway}:2379`;
     const data = join(this.dir.path, 'etcd');
-    this.spawn('etcd', 'ip', [
+    this.etcdPid = this.spawn('etcd', 'ip', [
       'netns', 'exec', sw, 'etcd',
       '--name', 'lab', '--data-dir', data,
       '--listen-client-urls', `${this.etcdUrl},http://127.0.0.1:2379`,
@@ -77,7 +79,7 @@ export class AgentLab {
       '--initial-cluster', 'lab=http://127.0.0.1:2380',
       '--heartbeat-interval', '50', '--election-timeout', '500',
       '--log-level', 'warn', '--logger', 'zap',
-    ], join(this.dir.path, 'etcd.log'));
+    ], join(this.dir.path, 'etcd.log')).pid;
     // the test process reaches etcd: 127.0.0.1:P (here) → unix socket → 127.0.0.1:2379 (switch)
     const sock = join(this.dir.path, 'etcd.sock');
     this.spawn('forward', 'ip', ['netns', 'exec', sw, process.execPath, FORWARD, sock, '127.0.0.1', '2379'], join(this.dir.path, 'forward.log'));

@@ -29,9 +29,10 @@ const result = await build({
   banner: {
     js: "import { createRequire as __tsnetCreateRequire } from 'node:module'; const require = __tsnetCreateRequire(import.meta.url);",
   },
-  // smaller source text held in the heap for lazy compilation; names kept for stack traces
-  minifyWhitespace: true,
-  minifySyntax: true,
+  // smaller source text held in the heap for lazy compilation; names kept for stack traces.
+  // TSNET_BUNDLE_PLAIN=1: not minified, so a CPU profile's line numbers can be read directly
+  minifyWhitespace: !process.env.TSNET_BUNDLE_PLAIN,
+  minifySyntax: !process.env.TSNET_BUNDLE_PLAIN,
   keepNames: true,
   // for reading a stack trace back to the sources (not loaded unless --enable-source-maps)
   sourcemap: 'linked',

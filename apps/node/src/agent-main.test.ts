@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { AGENT_LAUNCHER, AGENT_NODE_FLAGS, agentProcessArgs } from './control-api.js';
+import { AGENT_LAUNCHER, agentProcessArgs } from './control-api.js';
 import { parseAgentOptionsArg } from './agent-main.js';
 import type { AgentOptions } from './options.js';
 
@@ -24,9 +24,9 @@ const full: AgentOptions = {
   bgpPort: 179,
 };
 
-test('the agent process gets the node flags, the launcher and every resolved option, callbacks left behind', () => {
+test('the agent process gets the launcher and every resolved option (no V8 flags), callbacks left behind', () => {
   const args = agentProcessArgs({ ...full, onProgress: () => undefined, handleSignals: false });
-  assert.deepEqual(args.slice(0, -1), [...AGENT_NODE_FLAGS, AGENT_LAUNCHER]);
+  assert.deepEqual(args.slice(0, -1), [AGENT_LAUNCHER]);
   assert.ok(existsSync(AGENT_LAUNCHER), `${AGENT_LAUNCHER} exists`);
   assert.deepEqual(parseAgentOptionsArg(args.at(-1)), full);
   const minimal = { ...full, libnetwork: false } as Partial<AgentOptions>;

@@ -107,28 +107,17 @@ export function callAgent<T>(
   });
 }
 
-/**
- * Node flags of the agent process (`tsctl node --detach` starts it with them; V8 flags, so not
- * for NODE_OPTIONS). Measured in the mesh benchmark (docs/benchmarks.md):
- * - `--max-semi-space-size=1`: a 1 MB young generation, about 6–8 MB less RSS; the agent's
- *   allocations per event are small. The old generation is not capped on purpose: a node that
- *   learns many routes must not die of a heap limit.
- * - `--no-opt`: no TurboFan. The agent is I/O and small per-event work, which the interpreter
- *   and the baseline compiler run about as fast, while TurboFan's compile jobs and code cost
- *   4–8 MB RSS per agent and CPU at start. Bulk BGP ingest is ~4x slower (300 000 prefixes
- *   0.12 → 0.49 s), bounded here by the agent's max-prefix of 100 000 per peer.
- */
-export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--no-opt'];
 
 /** The agent process entry (bin/tsnet-agent.mjs: the bundle when current, else dist/). */
 export const AGENT_LAUNCHER: string = fileURLToPath(new URL('../bin/tsnet-agent.mjs', import.meta.url));
 
 /**
- * The argv (after the node binary) of an agent process for `opts`: node flags, the launcher and
- * the resolved options as one JSON argument. Callbacks (onProgress, handleSignals) stay behind:
- * the process prints progress on stdout and handles its signals itself.
+ * The argv (after the node binary) of an agent process for `opts`: the launcher and the resolved
+ * options as one JSON argument. Callbacks (onProgress, handleSignals) stay behind: the process
+ * prints progress on stdout and handles its signals itself. No V8 flags on the command line: the
+ * process sets its own once loaded (AGENT_V8_FLAGS in agent-main.ts says why).
  */
 export function agentProcessArgs(opts: AgentOptions): string[] {
   const { onProgress: _onProgress, handleSignals: _handleSignals, ...plain } = opts;
-  return [...AGENT_NODE_FLAGS, AGENT_LAUNCHER, JSON.stringify(plain)];
+  return [AGENT_LAUNCHER, JSON.stringify(plain)];
 }

@@ -32,11 +32,15 @@ async function memMb(pid: number): Promise<{ rss: number; pss: number }> {
   return { rss: field('Rss'), pss: field('Pss') };
 }
 
-/** CPU seconds (user + system) a process has used so far. */
-async function cpuSeconds(pid: number): Promise<number> {
+/** CPU seconds (user + system) a process has used so far; `children`: of its reaped children. */
+async function cpuSeconds(pid: number, children = false): Promise<number> {
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  // utime, stime (cutime, cstime) in clock ticks (USER_HZ 100)
+  const [u, s] = children ? [13, 14] : [11, 12];
+  return (Number(fields[u]) + Number(fields[s])) / 100;
 }
+
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 interface Row {
   nodes: number;
@@ -98,7 +102,10 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
     const t0 = performance.now();
     // many agents per CPU: let each wait for etcd as long as the run may take. The agents run as
     // `tsctl node --detach` starts them (its node flags and launcher, hence the bundle when built).
-    const env: Record<string, string> = { TSNET_ETCD_WAIT_MS: '300000' };
+    // NODE_EXTRA_CA_CERTS off: a VM that points it at the system bundle (this one does) makes each
+    // node process parse ~150 certificates at start, 30 ms CPU, which the agents (plain HTTP to
+    // etcd here) never use
+    const env: Record<string, string> = { TSNET_ETCD_WAIT_MS: '300000', NODE_EXTRA_CA_CERTS: '' };
     if (arg('node-options', '')) env.NODE_OPTIONS = arg('node-options', '');
     const nodeFlags = arg('node-flags', '').split(' ').filter(Boolean);
     for (const name of names) lab.launchAgent(name, {}, env, nodeFlags);
@@ -114,6 +121,15 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
       { timeoutMs: 300_000, intervalMs: 500 },
     );
     const mesh = performance.now() - t0;
+    if (process.env.TSNET_BENCH_VERBOSE) {
+      // where the CPU of the start went: the agents, the processes they ran, etcd, this process
+      const pids = names.map((name) => lab.agent(name).proc.pid!);
+      const own = sum(await Promise.all(pids.map((pid) => cpuSeconds(pid))));
+      const kids = sum(await Promise.all(pids.map((pid) => cpuSeconds(pid, true))));
+      const etcd = lab.etcdPid ? await cpuSeconds(lab.etcdPid) : NaN;
+      const bench = (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+      console.error(`CPU until full mesh: agents ${own.toFixed(1)} s, their commands ${kids.toFixed(1)} s, etcd ${etcd.toFixed(1)} s, benchmark ${bench.toFixed(1)} s`);
+    }
 
     for (const name of names) watch.watch(lab.host(name).ns.name);
     await sleep(500);
