@@ -24,7 +24,15 @@ class MemoryStore implements ClusterStore {
     this.snap = snap;
     this.onChange();
   }
-  async ensureVtep(): Promise<void> {}
+  /** VTEPs to hand out: ensureVtep writes the next one into the snapshot (as the watch would) */
+  vteps: Array<{ ip: string; mac: string }> = [];
+  async ensureVtep(name: string): Promise<boolean> {
+    const vtep = this.vteps.shift();
+    if (!vtep) return false;
+    const nodes = this.snap.nodes.map((n) => (n.name === name ? { ...n, vtep } : n));
+    setTimeout(() => this.set({ ...this.snap, nodes }), 5);
+    return true;
+  }
   async heartbeat(): Promise<void> {}
   heartbeatCleared = false;
   async clearHeartbeat(): Promise<void> {
@@ -77,9 +85,10 @@ class RecordingSpeaker implements RouteSpeaker {
 }
 
 class RecordingDataplane implements DataplaneDriver {
-  readonly passes: Array<{ full: boolean; learned: LearnedRoute[] }> = [];
-  async reconcile(_s: ClusterSnapshot, _self: string, learned: LearnedRoute[], full: boolean): Promise<ReconcileResult> {
-    this.passes.push({ full, learned: [...learned] });
+  readonly passes: Array<{ full: boolean; learned: LearnedRoute[]; vtep?: string }> = [];
+  async reconcile(s: ClusterSnapshot, self: string, learned: LearnedRoute[], full: boolean): Promise<ReconcileResult> {
+    const vtep = s.nodes.find((n) => n.name === self)?.vtep?.ip;
+    this.passes.push({ full, learned: [...learned], ...(vtep ? { vtep } : {}) });
     return { problems: [], routes: { remote: learned.length, blackhole: 0, workload: 0 } };
   }
 }
@@ -121,6 +130,20 @@ test('announcements go out before sessions are added; nodes leaving are dropped'
     store.set(snapshot(['a', 'b'], []));
     await waitFor('second sync', () => speaker.log.length >= 5);
     assert.deepEqual(speaker.log.slice(3), ['withdraw 192.168.1.0/26', 'remove 10.0.0.3']);
+  } finally {
+    await loop.stop();
+  }
+});
+
+test('a VTEP this start writes is in the first dataplane pass: no pass without the VXLAN device before it', async () => {
+  const { store, dataplane, loop } = setup(snapshot(['a', 'b'], []), 0);
+  store.vteps.push({ ip: '192.168.0.1', mac: '66:00:00:00:00:01' });
+  await loop.start();
+  try {
+    await waitFor('first dataplane pass', () => dataplane.passes.length >= 1);
+    await sleep(50);
+    assert.equal(dataplane.passes[0]!.vtep, '192.168.0.1');
+    assert.equal(dataplane.passes[0]!.full, true, 'the first pass reads the kernel');
   } finally {
     await loop.stop();
   }

@@ -223,7 +223,14 @@ export class AgentLoop {
     if (!findNode(snap, this.d.name)) return;
     const end = this.d.metrics.reconcileDuration.startTimer();
     try {
-      await this.d.store.ensureVtep(this.d.name);
+      if (await this.d.store.ensureVtep(this.d.name)) {
+        // The VTEP (and the block of its address) was just written: this snapshot lacks it. The
+        // watch brings it back within milliseconds and that change runs the pass, which then
+        // creates the VXLAN device together with its neighbours, instead of a pass without the
+        // device now and a second full one right after.
+        this.pending.full ||= full;
+        return;
+      }
       const res = await this.d.dataplane.reconcile(this.d.store.current(), this.d.name, this.d.speaker.learned(), full);
       if (res.retryInMs !== undefined && !this.retryTimer) {
         this.retryTimer = setTimeout(() => {

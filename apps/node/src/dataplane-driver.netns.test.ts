@@ -48,9 +48,11 @@ function snapshot(nodes: NodeRecord[], natOutgoing = false): ClusterSnapshot {
 describe('dataplane driver in a network namespace', { skip }, () => {
   let underlay: Underlay;
   let h1: UnderlayHost;
+  let h2: UnderlayHost;
   before(async () => {
     underlay = await Underlay.create(uniquePrefix('drv'));
     h1 = await underlay.addHost('h1', '198.51.100.1/24', '198.51.100.254');
+    h2 = await underlay.addHost('h2', '198.51.100.2/24', '198.51.100.254');
   });
   after(async () => {
     await underlay?.destroy();
@@ -103,6 +105,31 @@ describe('dataplane driver in a network namespace', { skip }, () => {
       }
       assert.ok(readsKernel(runner.take()), 'a pool change is a full pass');
       assert.match(await h1.ns.exec('iptables-save', ['-t', 'nat']), /TSNET-NAT-OUTGOING/);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  test('the VXLAN device arriving (this node\u2019s VTEP recorded) is a full pass at once, no fast lines through a missing device', async () => {
+    const runner = new RecordingRunner(h2.ns.name);
+    const driver = new ReconcilerDriver({ interface: 'eth0', cidr: h2.cidr }, createLogger('h2', undefined, 'silent'), {
+      runner,
+      rtProtosFile: null,
+    });
+    const other = node('h1', '198.51.100.1', '10.2.0.0', '66:00:00:00:00:01');
+    const self: NodeRecord = { name: 'h2', ipv4: h2.ip, ipv6: null };
+    const route: LearnedRoute = { prefix: '10.2.0.0/26', nextHop: other.ipv4! };
+    try {
+      await driver.reconcile(snapshot([other, self]), 'h2', [route], false);
+      runner.take();
+      assert.equal((await h2.ns.ip('link', 'show', 'vxlan.tsnet').catch(() => '')).trim(), '', 'no VTEP, no device yet');
+      // well within the gap after the first full pass
+      await driver.reconcile(snapshot([other, { ...self, vtep: { ip: '10.2.1.0', mac: '66:00:00:00:00:02' } }]), 'h2', [route], false);
+      const cmds = runner.take();
+      assert.ok(!cmds[0]!.includes('-batch'), `first command ${cmds[0]}: no fast batch before the device exists`);
+      assert.ok(cmds.some((c) => c.includes('route show')), 'a full pass');
+      assert.match(await h2.ns.ip('neigh', 'show', 'dev', 'vxlan.tsnet'), /10\.2\.0\.0 lladdr 66:00:00:00:00:01 PERMANENT/);
+      assert.match(await h2.ns.ip('route', 'show', '10.2.0.0/26'), /via 10\.2\.0\.0 dev vxlan\.tsnet/);
     } finally {
       await driver.close();
     }

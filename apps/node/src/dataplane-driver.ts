@@ -80,7 +80,10 @@ export class ReconcilerDriver implements DataplaneDriver {
       const sinceFull = performance.now() - this.lastFullAt;
       // at least MIN_FULL_GAP_MS, and twice the last pass: a loaded host slows its own passes down
       const gap = Math.max(MIN_FULL_GAP_MS, 2 * this.lastFullMs);
-      if (key === this.lastKey || sinceFull < gap) {
+      // a device that is not there yet (the VXLAN device of a new pool) comes with the full pass:
+      // the fast lines through it would only fail
+      const newDevice = desired.devices.some((d) => !this.last!.devices.some((l) => l.name === d.name));
+      if (key === this.lastKey || (sinceFull < gap && !newDevice)) {
         // the fast part now; when more changed, the full pass follows once the gap has passed
         // (a burst of endpoint or pool changes then costs one full pass, not one per change)
         const retryInMs = key === this.lastKey ? undefined : Math.ceil(gap - sinceFull);

@@ -22,8 +22,11 @@ export interface ClusterStore {
   follow(onChange: () => void): Promise<void>;
   /** the current view (after follow) */
   current(): ClusterSnapshot;
-  /** gives this node a VXLAN tunnel address/MAC when a VXLAN pool exists and it has none */
-  ensureVtep(name: string): Promise<void>;
+  /**
+   * gives this node a VXLAN tunnel address/MAC when a VXLAN pool exists and it has none; true when
+   * it wrote one (current() shows it once the watch brings it back)
+   */
+  ensureVtep(name: string): Promise<boolean>;
   heartbeat(status: { node: string; startedAt: string; pid: number; version: string }): Promise<void>;
   /** removes this node's heartbeat on a clean stop, so it reads as stopped at once (not after it ages) */
   clearHeartbeat(node: string): Promise<void>;

@@ -106,17 +106,18 @@ export class DatastoreClusterStore implements ClusterStore {
     return this.cached;
   }
 
-  async ensureVtep(name: string): Promise<void> {
+  async ensureVtep(name: string): Promise<boolean> {
     const snap = this.current();
     const self = snap.nodes.find((n) => n.name === name);
-    if (!self || self.vtep) return;
+    if (!self || self.vtep) return false;
     const pool = snap.pools.find((p) => p.vxlanMode !== 'never' && !p.disabled && !p.cidr.includes(':'));
-    if (!pool) return;
+    if (!pool) return false;
     const vtep = await ensureVtepAddress(this.ds, name, pool.cidr);
     await this.ds.update('node', name, (cur) =>
       cur ? { ...cur, vxlanTunnelAddr: vtep.ip, vxlanTunnelMac: vtep.mac } : cur,
     );
     this.log.info({ vtep }, 'recorded this node\u2019s VXLAN tunnel endpoint');
+    return true;
   }
 
   async heartbeat(s: { node: string; startedAt: string; pid: number; version: string }): Promise<void> {
