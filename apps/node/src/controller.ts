@@ -182,9 +182,13 @@ export function dataplaneInput(
   const pools = snap.pools;
   // the import policy already judged each route by its peer; this second gate keeps the kernel to
   // the pools plus what the operator allowed this node's global and node peers to send
+  // (the peers are worked out only when one of ours has an import list: this runs per change)
+  const withLists = snap.peers.some((p) => p.acceptPrefixes && (p.node === undefined || p.node === selfName));
   const allowed = [
     ...pools.map((p) => p.cidr),
-    ...desiredPeers(snap, selfName).flatMap((p) => (p.type !== 'node-to-node mesh' && p.acceptPrefixes ? p.acceptPrefixes : [])),
+    ...(withLists ? desiredPeers(snap, selfName) : []).flatMap((p) =>
+      p.type !== 'node-to-node mesh' && p.acceptPrefixes ? p.acceptPrefixes : [],
+    ),
   ];
   // a route outside every pool gets its own metric so it sits beside the host's routes (its
   // default route above all) instead of replacing them; the host's own stay preferred
@@ -196,14 +200,14 @@ export function dataplaneInput(
       nextHop: r.nextHop,
       ...(inPool(r.prefix) ? {} : { metric: EXTERNAL_ROUTE_METRIC }),
     }))
-    .sort((a, b) => a.prefix.localeCompare(b.prefix));
+    .sort((a, b) => byText(a.prefix, b.prefix));
   const remoteVteps = snap.nodes
     .filter((n) => n.name !== selfName && n.ipv4 && n.vtep)
     .map((n) => ({ nodeIp: n.ipv4!, vtepIp: n.vtep!.ip, vtepMac: n.vtep!.mac }));
   const workloads = snap.endpoints
     .filter((e) => e.node === selfName)
     .flatMap((e) => e.ips.map((ip) => ({ ip: ip.split('/')[0]!, hostIfName: e.hostIf })))
-    .sort((a, b) => a.ip.localeCompare(b.ip));
+    .sort((a, b) => byText(a.ip, b.ip));
   return {
     node: {
       name: selfName,
@@ -227,6 +231,9 @@ export function dataplaneInput(
     ipv6Gateway: WORKLOAD_GATEWAY_V6,
   };
 }
+
+/** A stable order for the dataplane input (code units: localeCompare costs ICU calls per change). */
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Does the cluster need VTEPs (any IPv4 vxlan pool)? */
 export const needsVtep = (snap: ClusterSnapshot): boolean =>

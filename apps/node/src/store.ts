@@ -85,9 +85,12 @@ export class DatastoreClusterStore implements ClusterStore {
           const before = this.records.get(ev.key);
           if (ev.type === 'delete') this.records.delete(ev.key);
           else this.records.set(ev.key, ev);
-          this.cached = undefined;
-          // another node's block (nothing of ours in it, before or after) changes nothing here
+          // Another node's block (nothing of ours in it, before or after) changes nothing here: no
+          // sync, and the snapshot is not rebuilt for it either (every UPDATE's import policy reads
+          // it). Its list of other nodes' blocks may then lag until the next change; nothing the
+          // agent does reads those (announcements, dataplane and metrics look at ours only).
           if (ev.kind === 'block' && this.self !== undefined && !blockConcerns(before, this.self) && !blockConcerns(this.records.get(ev.key), this.self)) return;
+          this.cached = undefined;
           onChange();
         },
         onStatus: (status, err) => {

@@ -19,6 +19,20 @@ function rendered(r: RouteSpec): { id: string; line: string } {
   return v;
 }
 
+function sameRoute(a: RouteSpec, b: RouteSpec): boolean {
+  return (
+    a.dst === b.dst &&
+    a.type === b.type &&
+    a.via === b.via &&
+    a.dev === b.dev &&
+    a.onlink === b.onlink &&
+    a.scope === b.scope &&
+    a.table === b.table &&
+    a.metric === b.metric &&
+    a.family === b.family
+  );
+}
+
 /**
  * The parts of a desired state only a full pass applies (devices, sysctls, NAT, proxy entries):
  * equal keys mean two states differ at most in what `incrementalChanges` handles.
@@ -42,6 +56,13 @@ export interface IncrementalChanges {
 export function incrementalChanges(prev: DesiredState, next: DesiredState): IncrementalChanges {
   const ipLines: string[] = [];
   const had = new Map(prev.routes.map((r) => [rendered(r).id, rendered(r).line]));
+  // next's routes are new objects (computed afresh per pass) and mostly equal to prev's: an equal
+  // one shares prev's rendering (comparing fields is cheaper than formatting both strings)
+  const prevByDst = new Map(prev.routes.map((r) => [r.dst, r]));
+  for (const r of next.routes) {
+    const p = prevByDst.get(r.dst);
+    if (p !== undefined && p !== r && !renderedRoutes.has(r) && sameRoute(p, r)) renderedRoutes.set(r, rendered(p));
+  }
   const want = new Map(next.routes.map((r) => [rendered(r).id, r]));
   for (const r of prev.routes) if (!want.has(rendered(r).id)) ipLines.push(routeDeleteLine(r));
   for (const [id, r] of want) {
