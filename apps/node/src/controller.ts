@@ -5,7 +5,7 @@
  */
 import type { PeerType } from './control-api.js';
 import { EXTERNAL_ROUTE_METRIC, type DataplaneInput } from '@tsnet/dataplane';
-import { cidrContains, familyOf, parseCidr } from './net.js';
+import { byText, cidrContains, familyOf, parseCidr } from './net.js';
 import type {
   Announcement,
   ClusterSnapshot,
@@ -66,7 +66,7 @@ export function desiredPeers(snap: ClusterSnapshot, selfName: string): DesiredPe
       ...(p.acceptPrefixes ? { acceptPrefixes: p.acceptPrefixes } : {}),
     });
   }
-  return [...out.values()].sort((a, b) => a.address.localeCompare(b.address));
+  return [...out.values()].sort((a, b) => byText(a.address, b.address));
 }
 
 /**
@@ -92,7 +92,7 @@ export function desiredAnnouncements(snap: ClusterSnapshot, selfName: string): A
     const block = snap.blocks.find((b) => cidrContains(b.cidr, host));
     if (nh && block?.affinity !== selfName && poolOf(host)) out.push({ prefix: host, nextHop: nh });
   }
-  return out.sort((a, b) => a.prefix.localeCompare(b.prefix));
+  return out.sort((a, b) => byText(a.prefix, b.prefix));
 }
 
 /**
@@ -231,9 +231,6 @@ export function dataplaneInput(
     ipv6Gateway: WORKLOAD_GATEWAY_V6,
   };
 }
-
-/** A stable order for the dataplane input (code units: localeCompare costs ICU calls per change). */
-const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Does the cluster need VTEPs (any IPv4 vxlan pool)? */
 export const needsVtep = (snap: ClusterSnapshot): boolean =>

@@ -46,3 +46,10 @@ export function sameSubnet(nodeCidr: string, otherIp: string): boolean {
 }
 
 export const familyOf = (ip: string): 'ipv4' | 'ipv6' => toFamily(dataplaneFamily(ip));
+
+/**
+ * Orders strings by code unit: a stable order for what the agent sorts (peers, prefixes, node
+ * names). Not localeCompare: its first call loads ICU's collator, ~3 MB RSS per agent, and each
+ * comparison is an ICU call.
+ */
+export const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

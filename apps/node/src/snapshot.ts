@@ -4,7 +4,7 @@
  */
 import { DEFAULT_CLUSTER_CONFIG, type AnyStored, type BgpPeer, type NodeRecord as StoredNode } from '@tsnet/datastore';
 import type { ClusterSnapshot, NodeRecord, PeerRecord } from './model.js';
-import { bigintToIp, parseCidr } from './net.js';
+import { bigintToIp, byText, parseCidr } from './net.js';
 
 export function nodeFromStored(n: StoredNode): NodeRecord {
   return {
@@ -96,7 +96,7 @@ export function clusterFromRecords(records: Iterable<AnyStored>): ClusterSnapsho
         break;
     }
   }
-  snap.nodes.sort((a, b) => a.name.localeCompare(b.name));
+  snap.nodes.sort((a, b) => byText(a.name, b.name));
   return snap;
 }
 

@@ -4,6 +4,7 @@
  */
 import type { AgentStatus, PeerStatus } from './control-api.js';
 import type { DesiredPeer } from './model.js';
+import { byText } from './net.js';
 
 /** What the speaker reports about one session. */
 export interface PeerRuntime {
@@ -56,7 +57,7 @@ export function buildStatus(input: StatusInput): AgentStatus {
     node: input.node,
     peers: input.peers
       .map(({ peer, runtime }) => peerStatus(peer, runtime))
-      .sort((a, b) => a.family.localeCompare(b.family) || a.address.localeCompare(b.address)),
+      .sort((a, b) => byText(a.family, b.family) || byText(a.address, b.address)),
     errors: [...input.errors],
   };
 }

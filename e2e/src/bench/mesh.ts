@@ -4,7 +4,7 @@
 // block (with a VXLAN pool: the block of each agent's VTEP address), then, in the settled cluster,
 // the time from a new block written for one host to its route on every other host (watched with
 // `ip monitor route`, no polling), the CPU each agent used until all answered, and agent RSS.
-// Run: e2e/bench/mesh [--nodes 10,25,50] [--samples 20] [--routed] [--node-flags '--v8-flag ...']
+// Run: e2e/bench/mesh [--nodes 10,25,50] [--samples 100] [--routed] [--node-flags '--v8-flag ...']
 //   [--node-options '--cpu-prof --cpu-prof-dir=/tmp/p']   (root; all inside namespaces).
 // Default: one underlay subnet, native routing. The kernel's ARP table is shared by all namespaces
 // (gc_thresh3 = 1024 entries here), and a full mesh on one subnet needs about N² entries, so above
@@ -75,7 +75,8 @@ class RouteWatch {
       buf = lines.pop()!;
       for (const l of lines) {
         if (l.startsWith('Deleted')) continue;
-        const prefix = l.split(' ')[0]!;
+        const words = l.split(' ');
+        const prefix = words[0] === 'blackhole' ? words[1]! : words[0]!;
         let m = this.seen.get(prefix);
         if (!m) this.seen.set(prefix, (m = new Map()));
         if (!m.has(ns)) m.set(ns, now);
@@ -137,7 +138,15 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
     }
 
     // every agent's block (allocated at start: the VTEP address's block, or by the first workload)
-    const blocks = (await lab.ds.list('block')).items.map((b) => b.value).filter((b) => b.affinity && names.includes(b.affinity));
+    // (with the VXLAN pool, one per agent: wait until every agent has claimed its)
+    const blocks = await waitFor(
+      'a block for every agent',
+      async () => {
+        const all = (await lab.ds.list('block')).items.map((b) => b.value).filter((b) => b.affinity && names.includes(b.affinity));
+        return !routed || new Set(all.map((b) => b.affinity)).size === n ? all : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 100 },
+    );
     await waitFor(
       'every host has a route to every other host\u2019s block',
       () =>
@@ -212,7 +221,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const sizes = arg('nodes', '10,25,50').split(',').map(Number);
-  const samples = Number(arg('samples', '20'));
+  // 100: a p99 of fewer samples is their maximum
+  const samples = Number(arg('samples', '100'));
   const routed = process.argv.includes('--routed');
   console.log(routed ? 'underlay: a subnet per host behind one router, VXLAN pool (always)' : 'underlay: one subnet, native routing');
   console.log('| agents | all answering | start CPU/agent | full mesh | all routes | new block → all hosts p50 | p99 | per-host p99 | RSS avg | RSS max | PSS avg |');
