@@ -37,6 +37,19 @@ describe('incremental dataplane changes', () => {
     assert.equal(fullPassKey(one), fullPassKey(two));
   });
 
+  test('a route whose next hop changes is replaced; passes in a row (renderings shared) stay exact', () => {
+    const via2 = { remoteVteps: [n2, n3], remoteRoutes: [{ prefix: '10.2.9.0/26', nextHop: n2.nodeIp }] };
+    const via3 = { remoteVteps: [n2, n3], remoteRoutes: [{ prefix: '10.2.9.0/26', nextHop: n3.nodeIp }] };
+    const a = desired(via2);
+    const b = desired(via2); // equal, new objects: shares a's rendering
+    assert.deepEqual(incrementalChanges(a, b), { ipLines: [], bridgeLines: [] });
+    const c = desired(via3);
+    assert.deepEqual(incrementalChanges(b, c).ipLines, ['route replace 10.2.9.0/26 via 10.2.2.0 dev vxlan.tsnet onlink proto 80']);
+    const d = desired(via2);
+    assert.deepEqual(incrementalChanges(c, d).ipLines, ['route replace 10.2.9.0/26 via 10.2.1.0 dev vxlan.tsnet onlink proto 80']);
+    assert.deepEqual(incrementalChanges(d, desired(via2)), { ipLines: [], bridgeLines: [] });
+  });
+
   test('a node that moved (new underlay address, new VTEP MAC): replaced, not duplicated', () => {
     const before = desired({ remoteVteps: [n2] });
     const after = desired({ remoteVteps: [{ ...n2, nodeIp: '198.51.100.22', vtepMac: '66:00:00:00:00:22' }] });
