@@ -5,6 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { TrackedProcess, Underlay, run, tempDir, uniquePrefix, waitFor, type UnderlayHost } from '@tsnet/testkit';
 
@@ -95,18 +96,11 @@ export class TsBgp {
   stderr = '';
 
   constructor(readonly proc: TrackedProcess) {
-    let buf = '';
-    proc.child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          this.events.push(JSON.parse(line) as TsBgpEvent);
-        } catch {
-          this.stderr += `unparsable stdout line: ${line}\n`;
-        }
+    createInterface({ input: proc.child.stdout! }).on('line', (line) => {
+      try {
+        this.events.push(JSON.parse(line) as TsBgpEvent);
+      } catch {
+        this.stderr += `unparsable stdout line: ${line}\n`;
       }
     });
     proc.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));

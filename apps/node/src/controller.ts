@@ -24,6 +24,9 @@ export function nodeAsn(snap: ClusterSnapshot, node: NodeRecord | undefined): { 
   return node?.asn !== undefined ? { asn: node.asn, inherited: false } : { asn: snap.config.defaultAsn, inherited: true };
 }
 
+/** A configured peer of this node: a global one, or one of this node's own. */
+const isOurs = (p: ClusterSnapshot['peers'][number], selfName: string): boolean => p.node === undefined || p.node === selfName;
+
 /**
  * The sessions this node wants: the iBGP full mesh (every other node, per family it shares) when
  * the mesh is on; with the mesh off, route reflectors peer with every node (as their clients) and
@@ -53,7 +56,7 @@ export function desiredPeers(snap: ClusterSnapshot, selfName: string): DesiredPe
       add({ address: other.ipv6, asn, family: 'ipv6', type: 'node-to-node mesh', routeReflectorClient: rrClient });
   }
   for (const p of snap.peers) {
-    if (p.node !== undefined && p.node !== selfName) continue;
+    if (!isOurs(p, selfName)) continue;
     const type: PeerType = p.node === undefined ? 'global' : 'node specific';
     const family = familyOf(p.address);
     if (family === 'ipv4' ? !self.ipv4 : !self.ipv6) continue;
@@ -183,7 +186,7 @@ export function dataplaneInput(
   // the import policy already judged each route by its peer; this second gate keeps the kernel to
   // the pools plus what the operator allowed this node's global and node peers to send
   // (the peers are worked out only when one of ours has an import list: this runs per change)
-  const withLists = snap.peers.some((p) => p.acceptPrefixes && (p.node === undefined || p.node === selfName));
+  const withLists = snap.peers.some((p) => p.acceptPrefixes && isOurs(p, selfName));
   const allowed = [
     ...pools.map((p) => p.cidr),
     ...(withLists ? desiredPeers(snap, selfName) : []).flatMap((p) =>

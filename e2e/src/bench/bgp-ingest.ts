@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Underlay, netnsUnsupportedReason, sleep, tempDir, uniquePrefix, waitFor } from '@tsnet/testkit';
 import { birdConfigFor, BirdControl } from './bgp-targets.js';
@@ -70,19 +71,12 @@ class Procs {
 /** JSON lines of a ts-bgp child, with a waiter. */
 function jsonLines(c: ChildProcess): { wait: (pred: (e: Record<string, unknown>) => boolean, ms: number) => Promise<number> } {
   const seen: Array<{ at: number; e: Record<string, unknown> }> = [];
-  let buf = '';
-  c.stdout!.on('data', (d: Buffer) => {
-    const at = performance.now();
-    buf += d.toString();
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      try {
-        seen.push({ at, e: JSON.parse(line) as Record<string, unknown> });
-      } catch {
-        /* not JSON */
-      }
+  // readline emits a chunk's lines as it arrives, so `at` is the time of arrival
+  createInterface({ input: c.stdout! }).on('line', (line) => {
+    try {
+      seen.push({ at: performance.now(), e: JSON.parse(line) as Record<string, unknown> });
+    } catch {
+      /* not JSON */
     }
   });
   return {

@@ -12,6 +12,7 @@
 // host needs one ARP entry (its gateway) and the VTEP neighbours are permanent entries.
 import { cp, readFile } from 'node:fs/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { netnsUnsupportedReason, sleep, uniquePrefix, waitFor } from '@tsnet/testkit';
 import { Ipam } from '@tsnet/ipam';
 import { AgentLab } from '../agent-lab.js';
@@ -67,20 +68,14 @@ class RouteWatch {
   watch(ns: string): void {
     const p = spawn('ip', ['-n', ns, 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
     this.procs.push(p);
-    let buf = '';
-    p.stdout!.on('data', (d: Buffer) => {
-      const now = performance.now();
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const l of lines) {
-        if (l.startsWith('Deleted')) continue;
-        const words = l.split(' ');
-        const prefix = words[0] === 'blackhole' ? words[1]! : words[0]!;
-        let m = this.seen.get(prefix);
-        if (!m) this.seen.set(prefix, (m = new Map()));
-        if (!m.has(ns)) m.set(ns, now);
-      }
+    // readline emits a chunk's lines as it arrives: performance.now() is the time of arrival
+    createInterface({ input: p.stdout! }).on('line', (l) => {
+      if (l.startsWith('Deleted')) return;
+      const words = l.split(' ');
+      const prefix = words[0] === 'blackhole' ? words[1]! : words[0]!;
+      let m = this.seen.get(prefix);
+      if (!m) this.seen.set(prefix, (m = new Map()));
+      if (!m.has(ns)) m.set(ns, performance.now());
     });
   }
 
@@ -137,8 +132,8 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
       console.error(`CPU until full mesh: agents ${own.toFixed(1)} s, their commands ${kids.toFixed(1)} s, etcd ${etcd.toFixed(1)} s, benchmark ${bench.toFixed(1)} s`);
     }
 
-    // every agent's block (allocated at start: the VTEP address's block, or by the first workload)
-    // (with the VXLAN pool, one per agent: wait until every agent has claimed its)
+    // every agent's block: with the VXLAN pool each claims one for its VTEP address at start (wait
+    // for all of them); natively none until a first workload
     const blocks = await waitFor(
       'a block for every agent',
       async () => {
@@ -156,7 +151,6 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
         }),
       { timeoutMs: 120_000, intervalMs: 20 },
     );
-    // (native underlay: agents allocate blocks for their first workloads only, none here)
     const routes = blocks.length > 0 ? performance.now() - t0 : NaN;
     if (process.env.TSNET_BENCH_VERBOSE) console.error(`${blocks.length} blocks, routed everywhere after ${(routes / 1000).toFixed(1)} s`);
     await sleep(500);
