@@ -4,7 +4,7 @@
  * shells in agent.ts apply the differences.
  */
 import type { PeerType } from './control-api.js';
-import { EXTERNAL_ROUTE_METRIC, type DataplaneInput } from '@tsnet/dataplane';
+import { EXTERNAL_ROUTE_METRIC, type DataplaneInput, type RemoteRoute } from '@tsnet/dataplane';
 import { byText, cidrContains, familyOf, parseCidr } from './net.js';
 import type {
   Announcement,
@@ -167,11 +167,39 @@ export interface UnderlayInfo {
 export const WORKLOAD_GATEWAY_V6 = 'fe80::1';
 
 /**
- * The dataplane's input from the snapshot and the routes BGP selected: remote routes only for
- * prefixes inside a pool or a peer's import list (`acceptPrefixes`) and not via ourselves, local
- * blocks, local workloads, VTEPs of the other nodes. Routes outside every pool carry
- * EXTERNAL_ROUTE_METRIC, so they never replace a host route. Null until this node is registered with an
- * IPv4 address.
+ * Which routes BGP selected reach the dataplane, and how: only prefixes inside a pool or a peer's
+ * import list (`acceptPrefixes`) and not via ourselves; routes outside every pool carry
+ * EXTERNAL_ROUTE_METRIC, so they never replace a host route. Undefined for a route left out.
+ */
+export type RemoteRouteGate = (route: LearnedRoute) => RemoteRoute | undefined;
+
+/** The gate of `snap` for this node (its own addresses, pools and peers' import lists). */
+export function remoteRouteGate(snap: ClusterSnapshot, self: NodeRecord): RemoteRouteGate {
+  const own = new Set([self.ipv4, self.ipv6].filter((a): a is string => !!a));
+  const pools = snap.pools;
+  // the import policy already judged each route by its peer; this second gate keeps the kernel to
+  // the pools plus what the operator allowed this node's global and node peers to send
+  // (the peers are worked out only when one of ours has an import list)
+  const withLists = snap.peers.some((p) => p.acceptPrefixes && isOurs(p, self.name));
+  const allowed = [
+    ...pools.map((p) => p.cidr),
+    ...(withLists ? desiredPeers(snap, self.name) : []).flatMap((p) =>
+      p.type !== 'node-to-node mesh' && p.acceptPrefixes ? p.acceptPrefixes : [],
+    ),
+  ];
+  // a route outside every pool gets its own metric so it sits beside the host's routes (its
+  // default route above all) instead of replacing them; the host's own stay preferred
+  const inPool = (prefix: string): boolean => pools.some((p) => cidrContains(p.cidr, prefix));
+  return (r) => {
+    if (own.has(r.nextHop) || !allowed.some((c) => cidrContains(c, r.prefix))) return undefined;
+    return inPool(r.prefix) ? { prefix: r.prefix, nextHop: r.nextHop } : { prefix: r.prefix, nextHop: r.nextHop, metric: EXTERNAL_ROUTE_METRIC };
+  };
+}
+
+/**
+ * The dataplane's input from the snapshot and the routes BGP selected (through `remoteRouteGate`):
+ * remote routes, local blocks, local workloads, VTEPs of the other nodes. Null until this node is
+ * registered with an IPv4 address.
  */
 export function dataplaneInput(
   snap: ClusterSnapshot,
@@ -181,29 +209,14 @@ export function dataplaneInput(
 ): DataplaneInput | null {
   const self = findNode(snap, selfName);
   if (!self?.ipv4) return null;
-  const own = new Set([self.ipv4, self.ipv6].filter((a): a is string => !!a));
   const pools = snap.pools;
-  // the import policy already judged each route by its peer; this second gate keeps the kernel to
-  // the pools plus what the operator allowed this node's global and node peers to send
-  // (the peers are worked out only when one of ours has an import list: this runs per change)
-  const withLists = snap.peers.some((p) => p.acceptPrefixes && isOurs(p, selfName));
-  const allowed = [
-    ...pools.map((p) => p.cidr),
-    ...(withLists ? desiredPeers(snap, selfName) : []).flatMap((p) =>
-      p.type !== 'node-to-node mesh' && p.acceptPrefixes ? p.acceptPrefixes : [],
-    ),
-  ];
-  // a route outside every pool gets its own metric so it sits beside the host's routes (its
-  // default route above all) instead of replacing them; the host's own stay preferred
-  const inPool = (prefix: string): boolean => pools.some((p) => cidrContains(p.cidr, prefix));
-  const remoteRoutes = learned
-    .filter((r) => !own.has(r.nextHop) && allowed.some((c) => cidrContains(c, r.prefix)))
-    .map((r) => ({
-      prefix: r.prefix,
-      nextHop: r.nextHop,
-      ...(inPool(r.prefix) ? {} : { metric: EXTERNAL_ROUTE_METRIC }),
-    }))
-    .sort((a, b) => byText(a.prefix, b.prefix));
+  const gate = remoteRouteGate(snap, self);
+  const remoteRoutes: RemoteRoute[] = [];
+  for (const r of learned) {
+    const route = gate(r);
+    if (route) remoteRoutes.push(route);
+  }
+  remoteRoutes.sort((a, b) => byText(a.prefix, b.prefix));
   const remoteVteps = snap.nodes
     .filter((n) => n.name !== selfName && n.ipv4 && n.vtep)
     .map((n) => ({ nodeIp: n.ipv4!, vtepIp: n.vtep!.ip, vtepMac: n.vtep!.mac }));

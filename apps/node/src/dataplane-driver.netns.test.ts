@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { ExecaRunner, type CommandRunner, type CommandResult, type RunOptions } from '@tsnet/dataplane';
 import { Underlay, netnsUnsupportedReason, uniquePrefix, type UnderlayHost } from '@tsnet/testkit';
 import { MIN_FULL_GAP_MS, ReconcilerDriver } from './dataplane-driver.js';
+import { pino } from 'pino';
 import { createLogger } from './log.js';
 import type { ClusterSnapshot, LearnedRoute, NodeRecord } from './model.js';
 
@@ -49,10 +50,12 @@ describe('dataplane driver in a network namespace', { skip }, () => {
   let underlay: Underlay;
   let h1: UnderlayHost;
   let h2: UnderlayHost;
+  let h3: UnderlayHost;
   before(async () => {
     underlay = await Underlay.create(uniquePrefix('drv'));
     h1 = await underlay.addHost('h1', '198.51.100.1/24', '198.51.100.254');
     h2 = await underlay.addHost('h2', '198.51.100.2/24', '198.51.100.254');
+    h3 = await underlay.addHost('h3', '198.51.100.3/24', '198.51.100.254');
   });
   after(async () => {
     await underlay?.destroy();
@@ -130,6 +133,55 @@ describe('dataplane driver in a network namespace', { skip }, () => {
       assert.ok(cmds.some((c) => c.includes('route show')), 'a full pass');
       assert.match(await h2.ns.ip('neigh', 'show', 'dev', 'vxlan.tsnet'), /10\.2\.0\.0 lladdr 66:00:00:00:00:01 PERMANENT/);
       assert.match(await h2.ns.ip('route', 'show', '10.2.0.0/26'), /via 10\.2\.0\.0 dev vxlan\.tsnet/);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  test('an UPDATE on an unchanged cluster writes its routes only; a failed line makes the next pass full', async () => {
+    const runner = new RecordingRunner(h3.ns.name);
+    // the debug records say which path each pass took ('routes updated': only BGP's changes computed)
+    const logged: string[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void logged.push((JSON.parse(line) as { msg: string }).msg) });
+    const driver = new ReconcilerDriver({ interface: 'eth0', cidr: h3.cidr }, log, {
+      runner,
+      rtProtosFile: null,
+    });
+    const self = node('h3', h3.ip, '10.2.2.0', '66:00:00:00:00:03');
+    const n1 = node('n1', '198.51.100.1', '10.2.0.0', '66:00:00:00:00:01');
+    const n2 = node('n2', '198.51.100.2', '10.2.1.0', '66:00:00:00:00:02');
+    // one snapshot object throughout: the store hands out the same one until the cluster changes
+    const snap = snapshot([n1, n2, self]);
+    const a = { prefix: '10.2.0.0/26', nextHop: n1.ipv4! };
+    const b = { prefix: '10.2.1.0/26', nextHop: n2.ipv4! };
+    const readsKernel = (cmds: string[]): boolean => cmds.some((c) => c.includes('route show'));
+    try {
+      await driver.reconcile(snap, 'h3', [a], false);
+      assert.ok(readsKernel(runner.take()), 'the first pass is a full one');
+      // a new route: one batch, no reads
+      const res = await driver.reconcile(snap, 'h3', [a, b], false);
+      assert.deepEqual(runner.take(), ['ip -force -batch -']);
+      assert.deepEqual(logged.splice(0).filter((m) => m.endsWith('updated')), ['routes updated']);
+      assert.equal(res.routes.remote, 2);
+      assert.match(await h3.ns.ip('route', 'show', '10.2.1.0/26'), /via 10\.2\.1\.0 dev vxlan\.tsnet proto (80|tsnet) onlink/);
+      // one withdrawn, one moved to another node
+      const moved = { prefix: b.prefix, nextHop: n1.ipv4! };
+      assert.equal((await driver.reconcile(snap, 'h3', [moved], false)).routes.remote, 1);
+      assert.deepEqual(runner.take(), ['ip -force -batch -']);
+      assert.deepEqual(logged.splice(0).filter((m) => m.endsWith('updated')), ['routes updated']);
+      assert.equal((await h3.ns.ip('route', 'show', '10.2.0.0/26')).trim(), '');
+      assert.match(await h3.ns.ip('route', 'show', '10.2.1.0/26'), /via 10\.2\.0\.0 dev vxlan\.tsnet/);
+      // a route the gate keeps out of the kernel (outside the pools) and an unchanged one: nothing runs
+      const outside = { prefix: '0.0.0.0/0', nextHop: n2.ipv4! };
+      assert.equal((await driver.reconcile(snap, 'h3', [moved, outside], false)).routes.remote, 1);
+      assert.deepEqual(runner.take(), []);
+      // the kernel lost the route behind our back: deleting it fails, and the same pass goes full
+      await h3.ns.ip('route', 'del', '10.2.1.0/26');
+      await driver.reconcile(snap, 'h3', [outside], false);
+      const cmds = runner.take();
+      assert.equal(cmds[0], 'ip -force -batch -');
+      assert.ok(readsKernel(cmds), `a full pass after the failed line: ${cmds.join(', ')}`);
+      assert.equal((await h3.ns.ip('route', 'show', 'proto', '80')).trim(), '');
     } finally {
       await driver.close();
     }

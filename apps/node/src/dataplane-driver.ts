@@ -4,6 +4,7 @@
  */
 import {
   Reconciler,
+  applyRouteChanges,
   computeDesiredState,
   fullPassKey,
   incrementalChanges,
@@ -11,14 +12,27 @@ import {
   type DataplaneInput,
   type DesiredState,
   type KernelSupport,
+  type RouteChange,
 } from '@tsnet/dataplane';
 import { IpBatchSession } from './ip-session.js';
 import { SpawnRunner } from './spawn-runner.js';
-import { dataplaneInput, type UnderlayInfo } from './controller.js';
+import { dataplaneInput, findNode, remoteRouteGate, type RemoteRouteGate, type UnderlayInfo } from './controller.js';
 import type { Logger } from './log.js';
 import type { ClusterSnapshot, LearnedRoute } from './model.js';
 import { formatCidr, parseCidr } from './net.js';
 import type { DataplaneDriver, ReconcileResult } from './ports.js';
+
+/**
+ * What the routes of the driver's last desired state were computed from: the snapshot (by
+ * identity: the store hands out the same object until something the agent follows changes), its
+ * route gate, and the routes BGP had selected (by prefix; `routed`: the gate let it through).
+ */
+interface RouteBasis {
+  snapshot: ClusterSnapshot;
+  gate: RemoteRouteGate;
+  learned: Map<string, { nextHop: string; routed: boolean }>;
+  routed: number;
+}
 
 const EMPTY: ReconcileResult = { problems: [], routes: { remote: 0, blackhole: 0, workload: 0 } };
 /**
@@ -46,6 +60,8 @@ export class ReconcilerDriver implements DataplaneDriver {
   /** the desired state the kernel holds as far as we know (last full pass plus fast changes) */
   private last: DesiredState | undefined;
   private lastResult: ReconcileResult = EMPTY;
+  /** set while the kernel holds `last` and no full pass is owed: BGP's changes alone take `routesOnly` */
+  private basis: RouteBasis | undefined;
   private support: KernelSupport | undefined;
   private lastFullAt = -Infinity;
   private lastFullMs = 0;
@@ -69,6 +85,13 @@ export class ReconcilerDriver implements DataplaneDriver {
   }
 
   async reconcile(snapshot: ClusterSnapshot, selfName: string, learned: LearnedRoute[], full: boolean): Promise<ReconcileResult> {
+    // an UPDATE on a cluster that did not change otherwise: only its routes are worked out
+    const basis = this.basis;
+    this.basis = undefined;
+    if (!full && basis?.snapshot === snapshot && (await this.routesOnly(basis, learned))) {
+      this.basis = basis;
+      return this.lastResult;
+    }
     const input = dataplaneInput(snapshot, selfName, learned, this.underlay);
     if (!input) return EMPTY;
     // most passes see the input of the last one (a change elsewhere in the cluster): done at once
@@ -88,7 +111,10 @@ export class ReconcilerDriver implements DataplaneDriver {
         // (a burst of endpoint or pool changes then costs one full pass, not one per change)
         const retryInMs = key === this.lastKey ? undefined : Math.ceil(gap - sinceFull);
         if (await this.applyIncremental(desired)) {
-          if (retryInMs === undefined) this.lastInput = inputKey;
+          if (retryInMs === undefined) {
+            this.lastInput = inputKey;
+            this.basis = this.basisOf(snapshot, selfName, learned);
+          }
           this.lastResult = { ...this.lastResult, routes: { ...this.lastResult.routes, remote: input.remoteRoutes.length } };
           return retryInMs === undefined ? this.lastResult : { ...this.lastResult, retryInMs };
         }
@@ -96,7 +122,75 @@ export class ReconcilerDriver implements DataplaneDriver {
     }
     const res = await this.fullPass(input);
     this.lastInput = this.lastKey === undefined ? undefined : inputKey;
+    if (this.lastKey !== undefined) this.basis = this.basisOf(snapshot, selfName, learned);
     return res;
+  }
+
+  private basisOf(snapshot: ClusterSnapshot, selfName: string, learned: LearnedRoute[]): RouteBasis | undefined {
+    const self = findNode(snapshot, selfName);
+    if (!self) return undefined;
+    const gate = remoteRouteGate(snapshot, self);
+    const map = new Map<string, { nextHop: string; routed: boolean }>();
+    let routed = 0;
+    for (const r of learned) {
+      const ok = gate(r) !== undefined;
+      map.set(r.prefix, { nextHop: r.nextHop, routed: ok });
+      if (ok) routed++;
+    }
+    return { snapshot, gate, learned: map, routed };
+  }
+
+  /**
+   * Applies what changed in `learned` since `basis` (updated in place) through the batch
+   * session, touching only the changed routes. False when the whole-state path must run: a
+   * change beyond the routes, or a failed line (the next pass is then a full one).
+   */
+  private async routesOnly(basis: RouteBasis, learned: LearnedRoute[]): Promise<boolean> {
+    const changes: RouteChange[] = [];
+    const changed: LearnedRoute[] = [];
+    let kept = 0;
+    for (const r of learned) {
+      const before = basis.learned.get(r.prefix);
+      if (before !== undefined) kept++;
+      if (before?.nextHop === r.nextHop) continue;
+      changes.push({ prefix: r.prefix, route: basis.gate(r) });
+      changed.push(r);
+    }
+    const removed: string[] = [];
+    if (kept < basis.learned.size) {
+      const now = new Set(learned.map((r) => r.prefix));
+      for (const prefix of basis.learned.keys()) {
+        if (now.has(prefix)) continue;
+        removed.push(prefix);
+        changes.push({ prefix, route: undefined });
+      }
+    }
+    if (changes.length === 0) return true;
+    const step = this.last && applyRouteChanges(this.last, changes);
+    if (!step) return false;
+    // the slow path's "same input as last time" no longer describes the kernel
+    this.lastInput = undefined;
+    if (step.ipLines.length > 0) {
+      const error = await this.applyLines(step.ipLines, []);
+      if (error) {
+        this.log.warn({ error }, 'fast route update failed; doing a full reconcile');
+        this.lastKey = undefined;
+        return false;
+      }
+      this.log.debug({ changes: step.ipLines.length }, 'routes updated');
+    }
+    this.last = step.next;
+    for (const prefix of removed) {
+      if (basis.learned.get(prefix)?.routed) basis.routed--;
+      basis.learned.delete(prefix);
+    }
+    for (const [i, r] of changed.entries()) {
+      const routed = changes[i]!.route !== undefined;
+      basis.routed += (routed ? 1 : 0) - (basis.learned.get(r.prefix)?.routed ? 1 : 0);
+      basis.learned.set(r.prefix, { nextHop: r.nextHop, routed });
+    }
+    this.lastResult = { ...this.lastResult, routes: { ...this.lastResult.routes, remote: basis.routed } };
+    return true;
   }
 
   private async fullPass(input: DataplaneInput): Promise<ReconcileResult> {

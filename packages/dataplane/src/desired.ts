@@ -17,6 +17,8 @@ import {
   type NatSpec,
   type NeighSpec,
   type PoolInput,
+  type RemoteRoute,
+  type RemoteVtep,
   type RouteSpec,
 } from './types.js';
 
@@ -24,7 +26,7 @@ export const NAT_POSTROUTING_CHAIN = 'TSNET-POSTROUTING';
 export const NAT_OUTGOING_CHAIN = 'TSNET-NAT-OUTGOING';
 const DEFAULT_UNDERLAY_MTU = 1500;
 
-interface Pool {
+export interface Pool {
   spec: PoolInput;
   cidr: Cidr;
   /** the encapsulation this pool actually uses on this node (after kernel/VTEP checks) */
@@ -141,6 +143,64 @@ function natSpecs(pools: Pool[]): NatSpec[] {
 }
 
 /**
+ * What the kernel route of one remote route depends on besides the route: the node's pools, its
+ * underlay subnet and addresses, the other nodes' VTEPs, and the destinations workloads and
+ * local blocks already hold (they win). Kept with each desired state (`remoteRouteContextOf`), so
+ * a single route can be changed without computing the whole state again.
+ */
+export interface RemoteRouteContext {
+  readonly pools: readonly Pool[];
+  readonly underlay: Cidr;
+  readonly vteps: ReadonlyMap<string, RemoteVtep>;
+  readonly own: ReadonlySet<string>;
+  readonly taken: ReadonlySet<string>;
+  /** a pool of the node already turns IPv6 forwarding on, whatever the routes */
+  readonly v6Forwarding: boolean;
+}
+
+const contexts = new WeakMap<DesiredState, RemoteRouteContext>();
+
+/** The context `state`'s remote routes were computed in (undefined for a state built elsewhere). */
+export function remoteRouteContextOf(state: DesiredState): RemoteRouteContext | undefined {
+  return contexts.get(state);
+}
+
+/** Records that `state`'s remote routes follow `ctx` (for states derived from another one). */
+export function withRemoteRouteContext(state: DesiredState, ctx: RemoteRouteContext): DesiredState {
+  contexts.set(state, ctx);
+  return state;
+}
+
+/**
+ * The kernel route for one remote route, or undefined when it gets none: via ourselves, its
+ * destination held by a workload or local block, its pool's encapsulation broken, or (VXLAN) the
+ * next hop's VTEP not known yet (a problem).
+ */
+export function remoteRouteSpec(ctx: RemoteRouteContext, r: RemoteRoute, problems: string[]): RouteSpec | undefined {
+  const dst = parsed(`route ${r.prefix} via ${r.nextHop}`, problems, () => (familyOf(r.nextHop), parseCidr(r.prefix)));
+  if (!dst) return undefined;
+  if (ctx.own.has(r.nextHop) || ctx.taken.has(dst.text)) return undefined;
+  const pool = ctx.pools.find((p) => contains(p.cidr, dst));
+  if (pool?.encap === 'broken') return undefined;
+  const crossSubnet = familyOf(r.nextHop) === 4 && !contains(ctx.underlay, r.nextHop);
+  // routes from outside the pools carry their own metric, so they sit beside the host's routes
+  const metric = r.metric !== undefined ? { metric: r.metric } : {};
+  const encapsulate = pool !== undefined && (pool.mode === 'always' || (pool.mode === 'cross-subnet' && crossSubnet));
+  if (encapsulate && pool.encap === 'ipip') {
+    return { family: dst.family, dst: dst.text, type: 'unicast', via: r.nextHop, dev: IPIP_DEVICE, onlink: true, ...metric };
+  }
+  if (encapsulate && pool.encap === 'vxlan') {
+    const vtep = ctx.vteps.get(r.nextHop);
+    if (!vtep) {
+      problems.push(`route ${dst.text} via ${r.nextHop}: no VTEP known for that node; waiting for it`);
+      return undefined;
+    }
+    return { family: dst.family, dst: dst.text, type: 'unicast', via: vtep.vtepIp, dev: VXLAN_DEVICE, onlink: true, ...metric };
+  }
+  return { family: dst.family, dst: dst.text, type: 'unicast', via: r.nextHop, ...metric };
+}
+
+/**
  * Computes routes, devices, neighbours, FDB entries, sysctls and NAT chains for this node.
  * Pools whose encapsulation the kernel (or this node) cannot provide are reported in
  * `problems` and their remote routes left out; everything else is still programmed.
@@ -154,7 +214,6 @@ export function computeDesiredState(
   const underlayMtu = node.underlay.mtu ?? DEFAULT_UNDERLAY_MTU;
   const underlay = parseCidr(node.underlay.cidr);
   const pools = classifyPools(input, support, problems);
-  const poolOf = (c: Cidr): Pool | undefined => pools.find((p) => contains(p.cidr, c));
 
   const devices: DeviceSpec[] = [];
   if (pools.some((p) => p.encap === 'ipip')) {
@@ -225,55 +284,21 @@ export function computeDesiredState(
     add({ family: c.family, dst: c.text, type: 'blackhole' });
   }
 
-  const vteps = new Map(input.remoteVteps.map((v) => [v.nodeIp, v]));
-  const ownAddresses = new Set([node.ipv4, ...(node.ipv6 ? [node.ipv6] : [])]);
+  const ctx: RemoteRouteContext = {
+    pools,
+    underlay,
+    vteps: new Map(input.remoteVteps.map((v) => [v.nodeIp, v])),
+    own: new Set([node.ipv4, ...(node.ipv6 ? [node.ipv6] : [])]),
+    taken: new Set(routes.keys()),
+    v6Forwarding: pools.some((p) => p.cidr.family === 6),
+  };
   // ECMP or duplicate announcements: pick the lowest next hop so the result is deterministic.
   const remote = [...input.remoteRoutes].sort((a, b) =>
     a.nextHop < b.nextHop ? -1 : a.nextHop > b.nextHop ? 1 : 0,
   );
   for (const r of remote) {
-    const dst = parsed(
-      `route ${r.prefix} via ${r.nextHop}`,
-      problems,
-      () => (familyOf(r.nextHop), parseCidr(r.prefix)),
-    );
-    if (!dst) continue;
-    if (ownAddresses.has(r.nextHop) || localBlocks.has(dst.text) || routes.has(dst.text)) continue;
-    const pool = poolOf(dst);
-    if (pool?.encap === 'broken') continue;
-    const crossSubnet = familyOf(r.nextHop) === 4 && !contains(underlay, r.nextHop);
-    // routes from outside the pools carry their own metric, so they sit beside the host's routes
-    const metric = r.metric !== undefined ? { metric: r.metric } : {};
-    const encapsulate =
-      pool !== undefined && (pool.mode === 'always' || (pool.mode === 'cross-subnet' && crossSubnet));
-    if (encapsulate && pool.encap === 'ipip') {
-      add({
-        family: dst.family,
-        dst: dst.text,
-        type: 'unicast',
-        via: r.nextHop,
-        dev: IPIP_DEVICE,
-        onlink: true,
-        ...metric,
-      });
-    } else if (encapsulate && pool.encap === 'vxlan') {
-      const vtep = vteps.get(r.nextHop);
-      if (!vtep) {
-        problems.push(`route ${dst.text} via ${r.nextHop}: no VTEP known for that node; waiting for it`);
-        continue;
-      }
-      add({
-        family: dst.family,
-        dst: dst.text,
-        type: 'unicast',
-        via: vtep.vtepIp,
-        dev: VXLAN_DEVICE,
-        onlink: true,
-        ...metric,
-      });
-    } else {
-      add({ family: dst.family, dst: dst.text, type: 'unicast', via: r.nextHop, ...metric });
-    }
+    const spec = remoteRouteSpec(ctx, r, problems);
+    if (spec) add(spec);
   }
 
   const neighs: NeighSpec[] = [];
@@ -289,7 +314,7 @@ export function computeDesiredState(
   const anyV6 = pools.some((p) => p.cidr.family === 6) || [...routes.values()].some((r) => r.family === 6);
   if (anyV6) sysctls['net/ipv6/conf/all/forwarding'] = '1';
 
-  return {
+  return withRemoteRouteContext({
     routes: [...routes.values()],
     devices,
     neighs,
@@ -298,5 +323,5 @@ export function computeDesiredState(
     sysctls,
     nat: natSpecs(pools),
     problems,
-  };
+  }, ctx);
 }

@@ -3,7 +3,9 @@
 // agent applies them through a long-lived `ip -batch` the moment they happen, and keeps full
 // passes (read everything, diff, apply: about ten processes) for the rest and for drift repair.
 import { fdbDeleteLine, fdbReplaceLine, neighDeleteLine, neighReplaceLine, routeDeleteLine, routeIdentity, routeLine } from './diff.js';
-import type { DesiredState, RouteSpec } from './types.js';
+import { parseCidr } from './cidr.js';
+import { remoteRouteContextOf, remoteRouteSpec, withRemoteRouteContext } from './desired.js';
+import type { DesiredState, RemoteRoute, RouteSpec } from './types.js';
 
 /**
  * Identity and `replace` line per route object: the previous state's routes were the next
@@ -76,4 +78,63 @@ export function incrementalChanges(prev: DesiredState, next: DesiredState): Incr
   for (const f of prev.fdb) if (!wantFdb.has(fdbKey(f))) bridgeLines.push(fdbDeleteLine(f));
   for (const f of next.fdb) if (hadFdb.get(fdbKey(f)) !== f.dst) bridgeLines.push(fdbReplaceLine(f));
   return { ipLines, bridgeLines };
+}
+
+/** One remote route that changed: its new version, or undefined when it is gone. */
+export interface RouteChange {
+  prefix: string;
+  route: RemoteRoute | undefined;
+}
+
+/**
+ * `prev` with the given remote routes changed, and the `ip -batch` lines that take a kernel
+ * holding `prev` there: what one UPDATE changes, in time proportional to the changes rather
+ * than to every route (computeDesiredState + incrementalChanges render them all). Equal to what
+ * those two give for the changed input, except that `problems` stay `prev`'s. Undefined when the
+ * change reaches beyond the routes or `prev` has no context (computed elsewhere): then the
+ * whole-state path must be taken. `prev`'s context (pools, VTEPs, workloads, ...) must still
+ * hold.
+ */
+export function applyRouteChanges(
+  prev: DesiredState,
+  changes: readonly RouteChange[],
+): { next: DesiredState; ipLines: string[] } | undefined {
+  const ctx = remoteRouteContextOf(prev);
+  if (!ctx) return undefined;
+  const byDst = new Map(prev.routes.map((r) => [r.dst, r]));
+  const ipLines: string[] = [];
+  const problems: string[] = [];
+  for (const c of changes) {
+    let dst: string;
+    try {
+      dst = parseCidr(c.prefix).text;
+    } catch {
+      return undefined; // the whole-state path reports it
+    }
+    // a non-canonical prefix could share its destination with another route (first one wins
+    // there); the other family's first route may turn IPv6 forwarding on (a full-pass sysctl)
+    if (dst !== c.prefix || (!ctx.v6Forwarding && c.prefix.includes(':'))) return undefined;
+    // a workload's or local block's destination: the remote route was and stays left out
+    if (ctx.taken.has(dst)) continue;
+    const old = byDst.get(dst);
+    const spec = c.route ? remoteRouteSpec(ctx, c.route, problems) : undefined;
+    if (spec === undefined) {
+      if (old !== undefined) {
+        ipLines.push(routeDeleteLine(old));
+        byDst.delete(dst);
+      }
+      continue;
+    }
+    const { id, line } = rendered(spec);
+    if (old !== undefined) {
+      const had = rendered(old);
+      if (had.line === line) continue;
+      // another identity (e.g. a new metric) is another kernel route: the old one goes
+      if (had.id !== id) ipLines.push(routeDeleteLine(old));
+    }
+    ipLines.push(line);
+    byDst.set(dst, spec);
+  }
+  if (ipLines.length === 0) return { next: prev, ipLines };
+  return { next: withRemoteRouteContext({ ...prev, routes: [...byDst.values()] }, ctx), ipLines };
 }

@@ -2,6 +2,9 @@ export * from './types.js';
 export { parseCidr, canonicalCidr, contains, familyOf, ipToBig, bigToIp, type Cidr, type Family } from './cidr.js';
 export {
   computeDesiredState,
+  remoteRouteSpec,
+  remoteRouteContextOf,
+  type RemoteRouteContext,
   workloadMtu,
   vtepMacFor,
   NAT_POSTROUTING_CHAIN,
@@ -58,4 +61,4 @@ export {
   type CreateWorkloadVethOptions,
   type NetnsWorkloadOptions,
 } from './veth.js';
-export { fullPassKey, incrementalChanges, type IncrementalChanges } from './incremental.js';
+export { fullPassKey, incrementalChanges, applyRouteChanges, type IncrementalChanges, type RouteChange } from './incremental.js';
