@@ -1,6 +1,9 @@
 /** Time as an injectable edge: the FSM driver and the speaker take a Clock; tests pass a FakeClock. */
 export interface Clock {
+  /** wall-clock ms (timestamps people read) */
   now(): number;
+  /** ms on a clock that never jumps (how long timers have run); any origin */
+  monotonic(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
   /** uniform in [0, 1): used for timer jitter */
@@ -9,6 +12,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);
     t.unref?.();
@@ -27,6 +31,9 @@ export class FakeClock implements Clock {
   constructor(private readonly rnd = 1) {}
 
   now(): number {
+    return this.t;
+  }
+  monotonic(): number {
     return this.t;
   }
   random(): number {

@@ -19,7 +19,8 @@ export type ShellAction = Exclude<FsmAction, { kind: 'setTimer' } | { kind: 'cle
 
 export class FsmDriver {
   private data: FsmData = initialFsmData();
-  private readonly timers = new Map<TimerName, unknown>();
+  /** armed timers: the clock's handle and when (monotonic ms) the timer is due */
+  private readonly timers = new Map<TimerName, { handle: unknown; due: number }>();
   private readonly queue: FsmEvent[] = [];
   private busy = false;
 
@@ -48,9 +49,15 @@ export class FsmDriver {
     }
   }
 
+  /** ms until each armed timer is due, soonest first (a restarted timer counts from its restart) */
+  timersDue(): number[] {
+    const now = this.clock.monotonic();
+    return [...this.timers.values()].map((t) => t.due - now).sort((a, b) => a - b);
+  }
+
   /** Clear every timer (the peer is being removed). */
   dispose(): void {
-    for (const h of this.timers.values()) this.clock.clearTimeout(h);
+    for (const t of this.timers.values()) this.clock.clearTimeout(t.handle);
     this.timers.clear();
   }
 
@@ -66,21 +73,40 @@ export class FsmDriver {
     if (data.state !== previous) this.onState(data.state, previous, ev);
   }
 
+  /**
+   * Every UPDATE and KEEPALIVE restarts the hold timer: a timer already armed to fire no later
+   * than the new due time is kept and only told the new one (it re-arms itself for the rest when
+   * it fires early), instead of a clearTimeout and setTimeout per message on every session.
+   */
   private arm(timer: TimerName, ms: number): void {
+    const due = this.clock.monotonic() + ms;
+    const armed = this.timers.get(timer);
+    if (armed && armed.due <= due) {
+      armed.due = due;
+      return;
+    }
     this.disarm(timer);
-    this.timers.set(
-      timer,
-      this.clock.setTimeout(() => {
+    this.schedule(timer, due, ms);
+  }
+
+  private schedule(timer: TimerName, due: number, ms: number): void {
+    const entry = {
+      due,
+      handle: this.clock.setTimeout(() => {
+        if (this.timers.get(timer) !== entry) return;
+        const left = entry.due - this.clock.monotonic();
+        if (left > 0) return this.schedule(timer, entry.due, left);
         this.timers.delete(timer);
         this.handle({ kind: 'timer', timer });
       }, ms),
-    );
+    };
+    this.timers.set(timer, entry);
   }
 
   private disarm(timer: TimerName): void {
-    const h = this.timers.get(timer);
-    if (h !== undefined) {
-      this.clock.clearTimeout(h);
+    const t = this.timers.get(timer);
+    if (t !== undefined) {
+      this.clock.clearTimeout(t.handle);
       this.timers.delete(timer);
     }
   }

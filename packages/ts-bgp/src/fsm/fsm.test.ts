@@ -60,19 +60,19 @@ describe('fsm', () => {
     r.kinds();
     r.fsm.handle({ kind: 'tcpFailed', reason: 'refused' });
     assert.equal(r.fsm.state, 'Active');
-    assert.deepEqual(r.clock.pending(), [2000], 'first retry after the base delay');
+    assert.deepEqual(r.fsm.timersDue(), [2000], 'first retry after the base delay');
     r.clock.advance(2000);
     assert.equal(r.fsm.state, 'Connect');
     assert.deepEqual(r.kinds(), ['connect']);
     r.fsm.handle({ kind: 'tcpFailed', reason: 'refused' });
-    assert.deepEqual(r.clock.pending(), [4000], 'doubled after the second failure');
+    assert.deepEqual(r.fsm.timersDue(), [4000], 'doubled after the second failure');
     r.clock.advance(4000);
     r.fsm.handle({ kind: 'tcpFailed', reason: 'refused' });
     r.clock.advance(8000);
     r.fsm.handle({ kind: 'tcpFailed', reason: 'refused' });
     r.clock.advance(16_000);
     r.fsm.handle({ kind: 'tcpFailed', reason: 'refused' });
-    assert.deepEqual(r.clock.pending(), [16_000], 'capped at connectRetryMaxSec');
+    assert.deepEqual(r.fsm.timersDue(), [16_000], 'capped at connectRetryMaxSec');
   });
 
   test('backoff is capped and jittered between 0.75 and 1.0', () => {
@@ -89,6 +89,24 @@ describe('fsm', () => {
     r.clock.advance(8_999);
     assert.equal(r.fsm.state, 'Established');
     r.fsm.handle({ kind: 'keepaliveReceived' }); // restarts the hold timer
+    r.clock.advance(8_999);
+    assert.equal(r.fsm.state, 'Established');
+    r.kinds();
+    r.clock.advance(1);
+    assert.equal(r.fsm.state, 'Idle');
+    assert.deepEqual(r.kinds(), ['notify 4/0', 'close', 'sessionDown']);
+  });
+
+  test('UPDATEs restart the hold timer without a new clock timer each; expiry is hold after the last', () => {
+    const r = rig();
+    establish(r);
+    const timers = r.clock.pending().length;
+    for (let i = 0; i < 10; i++) {
+      r.clock.advance(1_000);
+      r.fsm.handle({ kind: 'updateReceived' });
+    }
+    assert.equal(r.clock.pending().length, timers, 'no timer per message');
+    // keepalives we send do not count: only what the peer sends restarts the hold timer
     r.clock.advance(8_999);
     assert.equal(r.fsm.state, 'Established');
     r.kinds();
@@ -178,12 +196,12 @@ describe('fsm', () => {
     r.fsm.handle({ kind: 'tcpConnected' });
     r.fsm.handle({ kind: 'notificationReceived', code: 6, subcode: 5 }); // Connection Rejected
     assert.equal(r.fsm.state, 'Idle');
-    assert.deepEqual(r.clock.pending(), [2000], 'idle hold armed');
+    assert.deepEqual(r.fsm.timersDue(), [2000], 'idle hold armed');
     r.kinds();
     r.fsm.handle({ kind: 'tcpConnected' });
     assert.equal(r.fsm.state, 'OpenSent');
     assert.deepEqual(r.kinds(), ['sendOpen']);
-    assert.deepEqual(r.clock.pending(), [240_000], 'idle hold cleared, only the OPEN hold timer runs');
+    assert.deepEqual(r.fsm.timersDue(), [240_000], 'idle hold cleared, only the OPEN hold timer runs');
     r.fsm.handle({ kind: 'openReceived', holdTimeSec: 9 });
     r.fsm.handle({ kind: 'keepaliveReceived' });
     assert.equal(r.fsm.state, 'Established');
@@ -205,12 +223,12 @@ describe('fsm', () => {
     r.fsm.handle({ kind: 'notificationReceived', code: 6, subcode: 7 });
     assert.equal(r.fsm.state, 'Idle');
     assert.equal(r.fsm.snapshot.connectRetryCounter, 1);
-    assert.deepEqual(r.clock.pending(), [2000], 'idle hold stays at the current backoff');
+    assert.deepEqual(r.fsm.timersDue(), [2000], 'idle hold stays at the current backoff');
     r.clock.advance(2000);
     r.fsm.handle({ kind: 'tcpConnected' });
     r.fsm.handle({ kind: 'notificationReceived', code: 6, subcode: 5 });
     assert.equal(r.fsm.snapshot.connectRetryCounter, 2);
-    assert.deepEqual(r.clock.pending(), [4000], 'a rejection is a failure: doubled');
+    assert.deepEqual(r.fsm.timersDue(), [4000], 'a rejection is a failure: doubled');
   });
 
   test('connectionSwitched restarts the OPEN exchange on the surviving connection, not a failure', () => {
@@ -223,7 +241,7 @@ describe('fsm', () => {
     r.fsm.handle({ kind: 'connectionSwitched' });
     assert.equal(r.fsm.state, 'OpenSent');
     assert.deepEqual(r.kinds(), [], 'no NOTIFICATION, no close, no second OPEN (already sent on the new connection)');
-    assert.deepEqual(r.clock.pending(), [240_000], 'keepalive timer cleared, OPEN hold timer armed');
+    assert.deepEqual(r.fsm.timersDue(), [240_000], 'keepalive timer cleared, OPEN hold timer armed');
     assert.equal(r.fsm.snapshot.connectRetryCounter, 0);
     // the peer's OPEN on the new connection, then its KEEPALIVE
     r.fsm.handle({ kind: 'openReceived', holdTimeSec: 6 });

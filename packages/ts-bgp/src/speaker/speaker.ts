@@ -382,6 +382,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   }
 
   private send(nb: Neighbor, family: Family, batch: OutBatch): void {
+    // most flushes change nothing for most peers (iBGP: a mesh peer's route goes to no other)
+    if (batch.withdraw.length === 0 && batch.announce.size === 0) return;
     const opts = { ...nb.peer.negotiated!.codec, ebgp: !nb.source.ibgp };
     const messages: Buffer[] = [];
     if (batch.withdraw.length > 0) messages.push(...encodeUpdatesByKey(family, null, batch.withdraw, opts));
