@@ -5,6 +5,31 @@ import { datastoreOptionsFromEnv, parseEndpoints } from './options.js';
 
 describe('key layout', () => {
   const k = new Keys('/tsnet');
+  test('a watch range covers its kinds\u2019 keys; the agent\u2019s leaves the heartbeats out', () => {
+    const inside = (key: string, r: { key: string; end: Buffer }): boolean =>
+      key >= r.key && Buffer.compare(Buffer.from(key), r.end) < 0;
+    const agentKinds = ['clusterConfig', 'node', 'globalPeer', 'nodePeer', 'pool', 'block', 'dockerEndpoint'] as const;
+    const agent = k.watchRange(new Set(agentKinds));
+    const samples: Record<(typeof agentKinds)[number], string[]> = {
+      clusterConfig: [],
+      node: ['host-1'],
+      globalPeer: ['198.51.100.9'],
+      nodePeer: ['host-1', '198.51.100.9'],
+      pool: ['192.168.0.0/16'],
+      block: ['192.168.0.64/26'],
+      dockerEndpoint: ['abc123'],
+    };
+    for (const kind of agentKinds) assert.ok(inside(k.key(kind, samples[kind]), agent), kind);
+    assert.ok(!inside(k.key('nodeStatus', 'host-1'), agent), 'heartbeats are outside');
+    const nodesOnly = k.watchRange(new Set(['node'] as const));
+    assert.ok(inside(k.key('node', 'zz'), nodesOnly));
+    assert.ok(!inside(k.key('pool', '10.0.0.0/8'), nodesOnly) && !inside(k.key('nodeStatus', 'a'), nodesOnly));
+    // no kinds: everything under the root
+    const all = k.watchRange();
+    assert.ok(inside(k.key('nodeStatus', 'host-1'), all) && inside(k.key('block', '10.0.0.0/26'), all));
+    assert.ok(!inside('/tsnet/v2/x', all) && !inside('/other/v1/nodes/a', all));
+  });
+
   test('keys of each shape parse back to kind and id', () => {
     const cases: [Parameters<Keys['key']>[0], string[], string][] = [
       ['clusterConfig', [], '/tsnet/v1/config/cluster'],

@@ -22,6 +22,7 @@ import {
   type NodeRecord,
   type NodeStatus,
 } from './model.js';
+import { prefixEnd } from './kv.js';
 
 /** Record kind → value type. */
 export interface RecordTypes {
@@ -112,6 +113,19 @@ export class Keys {
     const row = KINDS[kind];
     if (row.id.length === 0) return this.key(kind, []);
     return this.root + [row.path, ...parent.map((p, i) => encodeSegment(p, row.id[i]!))].join('/') + '/';
+  }
+
+  /**
+   * The one key range a watch of `kinds` (default all) needs: from the first kind's path to the
+   * end of the last one's, so kinds after them stay out of it. The agent's kinds end at 'nodes',
+   * before 'status': the heartbeats every node writes every few seconds are not sent to every
+   * watching agent (kinds inside the range are still filtered by the reader).
+   */
+  watchRange(kinds?: ReadonlySet<Kind>): { key: string; end: Buffer } {
+    if (!kinds || kinds.size === 0) return { key: this.root, end: prefixEnd(this.root) };
+    const paths = [...kinds].map((k) => this.root + KINDS[k].path).sort();
+    const ends = paths.map((p) => prefixEnd(p)).sort(Buffer.compare);
+    return { key: paths[0]!, end: ends[ends.length - 1]! };
   }
 
   /** Internal guard key that serializes changes to the set of pools. */

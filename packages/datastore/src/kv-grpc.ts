@@ -51,8 +51,9 @@ export class GrpcKv implements KvClient {
     await this.run(() => this.etcd.kv.compact({ revision: String(revision), physical: true }));
   }
 
-  watch(prefix: string, startRevision: number, handlers: KvWatchHandlers): KvWatch {
-    const w: Watcher = this.etcd.watch().prefix(prefix).startRevision(String(startRevision)).watcher();
+  watch(prefix: string, startRevision: number, handlers: KvWatchHandlers, rangeEnd?: Buffer): KvWatch {
+    const builder = rangeEnd ? this.etcd.watch().inRange({ start: prefix, end: rangeEnd }) : this.etcd.watch().prefix(prefix);
+    const w: Watcher = builder.startRevision(String(startRevision)).watcher();
     let over = false;
     const end = (fn: () => void): void => {
       if (over) return;

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { EtcdCluster, freePort, sleep, waitFor } from '@tsnet/testkit';
 import { Datastore } from './client.js';
-import { GatewayMissingError, type KvEvent, type KvWatchHandlers } from './kv.js';
+import { GatewayMissingError, prefixEnd, type KvEvent, type KvWatchHandlers } from './kv.js';
 import { HttpKv } from './kv-http.js';
 import { kvClientKind } from './kv-select.js';
 
@@ -107,6 +107,22 @@ describe('HttpKv on a real etcd', () => {
     await kv.put('/w/after-cancel', 'x');
     await sleep(200);
     assert.equal(rec.seen.at(-1), 'delete /w/b', 'nothing after cancel');
+  });
+
+  test('a watch of a key range [key, end) sees the keys in it only', async () => {
+    const first = await kv.put('/range/a/1', 'x');
+    const rec = watchRecorder();
+    const w = kv.watch('/range/a', first.revision, rec.handlers, prefixEnd('/range/b'));
+    try {
+      await kv.put('/range/b/2', 'y');
+      await kv.put('/range/c/3', 'outside');
+      await kv.put('/range/a/4', 'z');
+      await waitFor('3 events', () => rec.events.length >= 3, { timeoutMs: 5000 });
+      await sleep(100);
+      assert.deepEqual(rec.seen, ['connected', 'put /range/a/1', 'put /range/b/2', 'put /range/a/4']);
+    } finally {
+      w.cancel();
+    }
   });
 
   test('a watch from a compacted revision is cancelled with the reason', async () => {
@@ -243,9 +259,9 @@ describe('client selection', () => {
       assert.deepEqual(await probeClient(etcd.endpoints[0]!), { kind: 'grpc', etcd3Loaded: true, node: 'probe' });
       const ds = Datastore.create({ endpoints: etcd.endpoints, prefix: '/fb' });
       try {
-        // A watch as the first call decides too, and sees the writes.
+        // A watch as the first call decides too, and sees the writes (of its kinds: a key range).
         const seen: string[] = [];
-        const w = await ds.watch({ onEvent: (e) => void (e.type === 'put' && e.kind === 'node' && seen.push(e.value.name)) }, { resumeAfter: 1 });
+        const w = await ds.watch({ onEvent: (e) => void (e.type === 'put' && e.kind === 'node' && seen.push(e.value.name)) }, { resumeAfter: 1, kinds: ['node'] });
         await ds.putNode({ name: 'over-grpc' });
         await waitFor('the event over gRPC', () => seen.includes('over-grpc'), { timeoutMs: 5000 });
         assert.equal(await kvClientKind(ds.kv), 'grpc');

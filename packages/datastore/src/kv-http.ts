@@ -107,7 +107,7 @@ export class HttpKv implements KvClient {
     await this.unary('/v3/kv/compaction', { revision: String(revision), physical: true });
   }
 
-  watch(prefix: string, startRevision: number, handlers: KvWatchHandlers): KvWatch {
+  watch(prefix: string, startRevision: number, handlers: KvWatchHandlers, rangeEnd?: Buffer): KvWatch {
     const ep = this.endpoints[this.current]!;
     let over = false;
     const end = (fn: () => void): void => {
@@ -123,7 +123,7 @@ export class HttpKv implements KvClient {
         this.failedOver(ep);
         handlers.onDisconnected(err);
       });
-    const body = { create_request: { key: b64(prefix), range_end: b64(prefixEnd(prefix)), start_revision: String(startRevision) } };
+    const body = { create_request: { key: b64(prefix), range_end: b64(rangeEnd ?? prefixEnd(prefix)), start_revision: String(startRevision) } };
     // gRPC metadata "hasleader": a member cut off from its cluster ends the stream ("no leader")
     // instead of keeping it open without events.
     const req = this.request(ep, '/v3/watch', JSON.stringify(body), { 'grpc-metadata-hasleader': 'true' });

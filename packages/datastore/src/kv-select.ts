@@ -58,14 +58,14 @@ class SelectingKv implements KvClient {
     return this.run((kv) => kv.compact(revision));
   }
 
-  watch(prefix: string, startRevision: number, handlers: KvWatchHandlers): KvWatch {
+  watch(prefix: string, startRevision: number, handlers: KvWatchHandlers, rangeEnd?: Buffer): KvWatch {
     let inner: KvWatch | undefined;
     let cancelled = false;
     // Undecided: a cheap read decides first (an unreachable etcd ends this watch as disconnected).
     const ready = this.chosen ?? this.run((kv) => kv.range(prefix, { countOnly: true })).then(() => this.chosen!);
     ready.then(
       (kv) => {
-        if (!cancelled) inner = kv.watch(prefix, startRevision, handlers);
+        if (!cancelled) inner = kv.watch(prefix, startRevision, handlers, rangeEnd);
       },
       (err: Error) => {
         if (!cancelled) handlers.onDisconnected(err);

@@ -62,8 +62,11 @@ export interface KvClient {
   txn(req: TxnRequest): Promise<{ succeeded: boolean; revision: number }>;
   /** Compacts history up to `revision` (physically; used by tests and tools). */
   compact(revision: number): Promise<void>;
-  /** Watches every key under `prefix` from `startRevision` on; handlers run later, never within this call. */
-  watch(prefix: string, startRevision: number, handlers: KvWatchHandlers): KvWatch;
+  /**
+   * Watches every key under `prefix` (with `rangeEnd`: every key in [prefix, rangeEnd)) from `startRevision`
+   * on; handlers run later, never within this call.
+   */
+  watch(prefix: string, startRevision: number, handlers: KvWatchHandlers, rangeEnd?: Buffer): KvWatch;
   close(): void;
 }
 

@@ -95,7 +95,8 @@ export class DatastoreWatch {
     // Events of a watch already dropped (a late message) are ignored. KvClient never calls the
     // handlers from within watch(), so `w` is set by then.
     const current = (): boolean => this.watcher === w;
-    const w: KvWatch = this.ds.kv.watch(this.ds.keys.root, this.revision + 1, {
+    const range = this.ds.keys.watchRange(this.kinds);
+    const w: KvWatch = this.ds.kv.watch(range.key, this.revision + 1, {
       onConnected: () => {
         if (!current()) return;
         this.backoffMs = 100;
@@ -119,7 +120,7 @@ export class DatastoreWatch {
         this.handlers.onStatus?.('resync', err);
         this.enqueue(() => this.resync());
       },
-    });
+    }, range.end);
     this.watcher = w;
   }
 
