@@ -161,6 +161,7 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
       const cidr = `192.168.${200 + Math.floor(s / 4)}.${(s % 4) * 64}/26`;
       const t = performance.now();
       await lab.ds.put('block', cidr, { cidr, pool: '192.168.0.0/16', affinity: owner, allocations: Array(64).fill(null), attributes: [] });
+      const committed = performance.now() - t;
       const others = names.filter((x) => x !== owner).map((x) => lab.host(x).ns.name);
       await waitFor(
         `route ${cidr} on all other hosts`,
@@ -179,7 +180,7 @@ async function runOne(n: number, samples: number, routed: boolean): Promise<Row>
         const own = m.get(lab.host(owner).ns.name);
         const sorted = [...times].sort((a, b) => a - b);
         console.error(
-          `sample ${s} at +${((t - t0) / 1000).toFixed(1)} s: owner ${owner} (own blackhole ${own === undefined ? '-' : (own - t).toFixed(0)} ms), ` +
+          `sample ${s} at +${((t - t0) / 1000).toFixed(1)} s: etcd put ${committed.toFixed(0)} ms, owner ${owner} (own blackhole ${own === undefined ? '-' : (own - t).toFixed(0)} ms), ` +
             `others first/median/all ${sorted[0]!.toFixed(0)}/${sorted[sorted.length >> 1]!.toFixed(0)}/${sorted.at(-1)!.toFixed(0)} ms, slowest ${slowest}`,
         );
       }
