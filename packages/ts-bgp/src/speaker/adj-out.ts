@@ -21,6 +21,26 @@ export interface OutBatch {
   withdraw: PrefixKey[];
 }
 
+/**
+ * How many peers' Adj-RIBs-Out hold each prefix, shared by all of a speaker's peers: a best-path
+ * change that no peer may receive (an iBGP route in a mesh) and that no peer holds needs no visit
+ * of every peer.
+ */
+export class AdvertisedCount {
+  private readonly counts: FamilyMap<PrefixMap<number>> = { ipv4: prefixMap('ipv4'), ipv6: prefixMap('ipv6') };
+
+  add(family: Family, key: PrefixKey, delta: number): void {
+    const map = this.counts[family];
+    const n = (map.get(key) ?? 0) + delta;
+    if (n > 0) map.set(key, n);
+    else map.delete(key);
+  }
+
+  has(family: Family, key: PrefixKey): boolean {
+    return this.counts[family].has(key);
+  }
+}
+
 export class AdjRibOut {
   readonly routes: FamilyMap<PrefixMap<OutRoute>> = { ipv4: prefixMap('ipv4'), ipv6: prefixMap('ipv6') };
   private byPath: FamilyMap<Map<Path, OutRoute | null>> = { ipv4: new Map(), ipv6: new Map() };
@@ -32,10 +52,16 @@ export class AdjRibOut {
     private readonly peerAddress: string,
     private readonly policy: RoutePolicy | undefined,
     private readonly formatKey: (key: PrefixKey) => string,
+    private readonly counts?: AdvertisedCount,
   ) {}
 
-  /** Session went down: nothing is advertised any more. */
+  /** Session went down (or the peer is removed): nothing is advertised any more. */
   reset(): void {
+    const counts = this.counts;
+    if (counts) {
+      this.routes.ipv4.forEach((_, key) => counts.add('ipv4', key, -1));
+      this.routes.ipv6.forEach((_, key) => counts.add('ipv6', key, -1));
+    }
     this.routes.ipv4.clear();
     this.routes.ipv6.clear();
     this.byPath = { ipv4: new Map(), ipv6: new Map() };
@@ -64,11 +90,14 @@ export class AdjRibOut {
     const out = this.routes[family];
     const route = path === null ? null : this.routeFor(family, key, path);
     if (route === null) {
-      if (out.size > 0 && out.delete(key)) batch.withdraw.push(key);
+      if (out.size > 0 && out.delete(key)) {
+        batch.withdraw.push(key);
+        this.counts?.add(family, key, -1);
+      }
       return;
     }
     if (out.get(key) === route) return;
-    out.set(key, route);
+    if (out.swap(key, route) === undefined) this.counts?.add(family, key, 1);
     const list = batch.announce.get(route);
     if (list) list.push(key);
     else batch.announce.set(route, [key]);

@@ -9,7 +9,7 @@ import { ipv4ToNumber, type AttrSet, type Path, type Source } from '../rib/path.
 import type { SourceRib } from '../rib/rib.js';
 import type { Peer } from '../session/peer.js';
 import type { Family } from '../types.js';
-import { AdjRibOut } from './adj-out.js';
+import { AdjRibOut, type AdvertisedCount } from './adj-out.js';
 import { formatKey, type IngestTarget } from './ingest.js';
 import type { PeerOptions, RoutePolicy } from './types.js';
 
@@ -39,6 +39,7 @@ export class Neighbor implements IngestTarget {
     local: LocalIdentity,
     defaultFamilies: Family[],
     restarting: boolean,
+    advertised?: AdvertisedCount,
   ) {
     this.address = canonicalAddress(options.address);
     this.families = options.families ?? defaultFamilies;
@@ -51,6 +52,7 @@ export class Neighbor implements IngestTarget {
       this.address,
       options.exportPolicy,
       formatKey,
+      advertised,
     );
   }
 

@@ -19,7 +19,7 @@ import { stripMapped } from '../session/connection.js';
 import type { LocalOpenConfig } from '../session/open.js';
 import { Peer, type NotificationInfo, type PeerHost } from '../session/peer.js';
 import { CeaseSubcode, ErrorCode, Safi, type Family, type PathAttributes, type RouteRefreshMessage } from '../types.js';
-import type { OutBatch } from './adj-out.js';
+import { AdvertisedCount, type OutBatch } from './adj-out.js';
 import { formatKey, ingestUpdate } from './ingest.js';
 import { localAttributes } from './local-routes.js';
 import { Neighbor, canonicalAddress } from './neighbor.js';
@@ -44,6 +44,10 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   private server: Server | undefined;
   private started = false;
   private flushQueued = false;
+  /** how many peers hold each prefix we advertise (see needsPeerVisit) */
+  private readonly advertised = new AdvertisedCount();
+  /** peers that may receive a route learned over iBGP from a non-client: eBGP peers, reflector clients */
+  private beyondMesh = 0;
   private nextSourceId = 1;
 
   constructor(readonly options: SpeakerOptions) {
@@ -103,7 +107,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     }
     const src = this.rib.addSource(Neighbor.sourceFor(options, this.nextSourceId++, this.options.asn));
     const gr = this.options.gracefulRestart;
-    const nb = new Neighbor(options, src, this.identity, this.options.families ?? ['ipv4', 'ipv6'], !!(gr && gr.restarting));
+    const nb = new Neighbor(options, src, this.identity, this.options.families ?? ['ipv4', 'ipv6'], !!(gr && gr.restarting), this.advertised);
+    if (!src.source.ibgp || src.source.routeReflectorClient) this.beyondMesh++;
     nb.peer = new Peer(
       {
         address,
@@ -127,6 +132,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     nb.peer.dispose();
     this.clock.clearTimeout(nb.staleTimer);
     this.neighbors.delete(nb.address);
+    if (!nb.source.ibgp || nb.source.routeReflectorClient) this.beyondMesh--;
+    nb.out.reset();
     this.rib.removeSource(nb.src);
     this.flush();
     return true;
@@ -364,8 +371,10 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     for (const family of FAMILIES) {
       const { keys, paths } = this.rib.takeChanges(family);
       if (keys.length === 0) continue;
-      for (const nb of this.neighbors.values()) {
-        if (nb.peer.established && nb.sessionFamilies.includes(family)) this.send(nb, family, nb.out.diff(family, keys, paths));
+      if (this.needsPeerVisit(family, keys, paths)) {
+        for (const nb of this.neighbors.values()) {
+          if (nb.peer.established && nb.sessionFamilies.includes(family)) this.send(nb, family, nb.out.diff(family, keys, paths));
+        }
       }
       if (listening) {
         const seen = new Set<PrefixKey>();
@@ -379,6 +388,21 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       }
     }
     if (events.length > 0) this.emit('bestPathChanges', events);
+  }
+
+  /**
+   * Whether some peer may have to hear of these changes: a path it may receive (RFC 4271 §9.2,
+   * RFC 4456: not one learned over iBGP from a non-client when every peer is a non-client iBGP
+   * peer), or a prefix some peer holds (to withdraw). In a full mesh most changes are a mesh
+   * peer's routes, which go to nobody: the speaker then skips the visit of every peer.
+   */
+  private needsPeerVisit(family: Family, keys: readonly PrefixKey[], paths: ReadonlyArray<Path | null>): boolean {
+    for (let i = 0; i < keys.length; i++) {
+      const from = paths[i]?.source;
+      if (from && (from.local || !from.ibgp || from.routeReflectorClient || this.beyondMesh > 0)) return true;
+      if (this.advertised.has(family, keys[i]!)) return true;
+    }
+    return false;
   }
 
   private send(nb: Neighbor, family: Family, batch: OutBatch): void {
