@@ -200,6 +200,29 @@ describe('node agent: 3-host iBGP mesh', { skip, timeout: 240_000 }, () => {
     }
   });
 
+  test('a new cluster AS at runtime: every agent restarts BGP with it; routes come back and workloads reach each other', async () => {
+    const onAs = (asn: number) => async (h: string) =>
+      waitFor(
+        `${h} on AS ${asn} with both sessions up`,
+        async () => {
+          const s = await lab.status(h);
+          // a session is up only when both OPENs carry the AS the other side expects
+          return s.node.asn === asn && s.peers.length === 2 && s.peers.every((p) => p.state === 'up' && p.asn === asn) ? s : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+    try {
+      await lab.ds.setClusterConfig({ defaultAsn: 64600 });
+      for (const h of ['h1', 'h2', 'h3']) await onAs(64600)(h);
+      const block2 = await blockOf('h2');
+      await lab.waitRoutes('h1', `route ${block2} via h2 again`, (r) => r.some((l) => l.startsWith(`${block2} via ${ip(2)}`)));
+      await waitFor('h1 workload to reach h2 workload', () => lab.ping(w.h1!.ns, w.h2!.ip), { timeoutMs: 10_000 });
+    } finally {
+      await lab.ds.setClusterConfig({ defaultAsn: 64511 });
+    }
+    for (const h of ['h1', 'h2', 'h3']) await onAs(64511)(h);
+  });
+
   test('kill -9 of an agent under ping: no ping lost, routes reconciled after restart, no duplicates', async () => {
     const before2 = await lab.routes('h2');
     const before1 = await lab.routes('h1');

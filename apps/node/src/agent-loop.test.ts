@@ -5,7 +5,7 @@ import { AgentLoop } from './agent-loop.js';
 import { createLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
 import type { Announcement, ClusterSnapshot, DesiredPeer, LearnedRoute } from './model.js';
-import type { ClusterStore, DataplaneDriver, ReconcileResult, RouteSpeaker, SpeakerEvents } from './ports.js';
+import type { ClusterStore, DataplaneDriver, ReconcileResult, RouteSpeaker, SpeakerEvents, SpeakerIdentity } from './ports.js';
 import type { PeerRuntime } from './status.js';
 
 // In-memory stand-ins for the three edges: plain values, so the loop's ordering and its
@@ -46,6 +46,20 @@ class MemoryStore implements ClusterStore {
 
 class RecordingSpeaker implements RouteSpeaker {
   readonly log: string[] = [];
+  id: SpeakerIdentity = { asn: 64511 };
+  /** reconfigure fails while this is set (e.g. the port taken) */
+  failReconfigure = false;
+  identity(): SpeakerIdentity {
+    return this.id;
+  }
+  async reconfigure(id: SpeakerIdentity): Promise<void> {
+    if (this.failReconfigure) throw new Error('listen EADDRINUSE');
+    this.log.push(`reconfigure AS ${id.asn}${id.clusterId ? ` cluster ${id.clusterId}` : ''}`);
+    this.id = id;
+    this.states.clear();
+    this.eor.clear();
+    this.routes = [];
+  }
   readonly states = new Map<string, PeerRuntime>();
   readonly eor = new Set<string>();
   routes: LearnedRoute[] = [];
@@ -255,6 +269,50 @@ test('session, prefix and IPAM gauges are filled when /metrics is scraped, from 
     text = await metrics.render();
     assert.match(text, /tsnet_bgp_sessions\{state="Established"\} 1/);
     assert.match(text, /tsnet_bgp_sessions\{state="Idle"\} 1/);
+  } finally {
+    await loop.stop();
+  }
+});
+
+test('a new AS (cluster default or the node\u2019s own) restarts BGP with it; peers and routes are added again, kernel routes kept', async () => {
+  const { store, speaker, dataplane, loop } = setup(snapshot(['a', 'b'], [['192.168.1.0/26', 'a']]), 0);
+  await loop.start();
+  try {
+    await waitFor('peers added', () => speaker.log.includes('add 10.0.0.2'));
+    speaker.establish('10.0.0.2');
+    speaker.routes = [{ prefix: '192.168.2.0/26', nextHop: '10.0.0.2' }];
+    loop.onPeerState('10.0.0.2', 'Established');
+    await waitFor('a pass with the route', () => dataplane.passes.some((p) => p.learned.length === 1));
+    const before = speaker.log.length;
+    const passes = dataplane.passes.length;
+
+    const changed = snapshot(['a', 'b'], [['192.168.1.0/26', 'a']]);
+    changed.config = { ...changed.config, defaultAsn: 65010 };
+    store.set(changed);
+    await waitFor('peers added again', () => speaker.log.slice(before).includes('add 10.0.0.2'));
+    assert.deepEqual(speaker.log.slice(before), ['reconfigure AS 65010', 'announce 192.168.1.0/26 via 10.0.0.1', 'add 10.0.0.2']);
+    // nothing learned yet from the new sessions: no pass that would remove the kernel's routes
+    loop.onRoutesChanged();
+    await sleep(30);
+    assert.equal(dataplane.passes.length, passes, 'no pass until the peers resent their routes');
+    speaker.establish('10.0.0.2');
+    speaker.routes = [{ prefix: '192.168.2.0/26', nextHop: '10.0.0.2' }];
+    loop.onPeerState('10.0.0.2', 'Established');
+    await waitFor('pass after End-of-RIB', () => dataplane.passes.length > passes);
+    assert.equal(dataplane.passes.at(-1)!.learned.length, 1);
+    assert.equal(loop.status().node.asn, 65010);
+
+    // the node's own AS and a cluster id (route reflector) are identity too; a failed restart
+    // is in the status errors and is tried again at the next change
+    speaker.failReconfigure = true;
+    const own = snapshot(['a', 'b'], [['192.168.1.0/26', 'a']]);
+    own.nodes[0] = { ...own.nodes[0]!, asn: 65020, routeReflectorClusterId: '10.0.0.1' };
+    store.set(own);
+    await waitFor('error in the status', () => loop.errors().some((e) => e.includes('BGP restart for AS 65020 failed: listen EADDRINUSE')));
+    speaker.failReconfigure = false;
+    store.set({ ...own });
+    await waitFor('second restart', () => speaker.log.includes('reconfigure AS 65020 cluster 10.0.0.1'));
+    await waitFor('error gone', () => !loop.errors().some((e) => e.includes('BGP restart')));
   } finally {
     await loop.stop();
   }

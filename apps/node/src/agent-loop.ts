@@ -8,7 +8,7 @@ import { acceptRoute, desiredAnnouncements, desiredPeers, diffAnnouncements, dif
 import type { Logger } from './log.js';
 import type { AgentMetrics } from './metrics.js';
 import type { Announcement, DesiredPeer } from './model.js';
-import type { ClusterStore, DataplaneDriver, RouteSpeaker } from './ports.js';
+import type { ClusterStore, DataplaneDriver, RouteSpeaker, SpeakerIdentity } from './ports.js';
 import { buildStatus } from './status.js';
 
 export interface LoopTimings {
@@ -43,6 +43,7 @@ export class AgentLoop {
   private poolKey: string | undefined;
   private dataplaneProblems: string[] = [];
   private dataplaneError: string | undefined;
+  private speakerError: string | undefined;
   private running: Promise<void> | undefined;
   private pending = { control: false, dataplane: false, full: true };
   private debounce: NodeJS.Timeout | undefined;
@@ -50,6 +51,8 @@ export class AgentLoop {
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private graceUntil = 0;
+  /** a BGP restart for a new identity in progress (control syncs wait for it) */
+  private reconfiguring: Promise<void> | undefined;
 
   constructor(private readonly d: LoopDeps) {
     this.t = { ...DEFAULT_TIMINGS, ...d.timings };
@@ -121,6 +124,15 @@ export class AgentLoop {
    * node that joined must not wait that long for its sessions. Dataplane passes run one at a time.
    */
   private async kick(): Promise<void> {
+    if (this.reconfiguring) return; // it requests a control sync when done
+    const identity = this.pending.control ? this.identityChange() : undefined;
+    if (identity) {
+      this.reconfiguring = this.reconfigureSpeaker(identity).finally(() => {
+        this.reconfiguring = undefined;
+        this.request('control');
+      });
+      return;
+    }
     if (!this.stopped && this.pending.control) {
       this.pending.control = false;
       this.pending.dataplane = true;
@@ -149,6 +161,42 @@ export class AgentLoop {
       this.running = undefined;
     });
     await this.running;
+  }
+
+  /**
+   * The BGP identity the datastore now gives this node (its AS, else the cluster default; its
+   * route reflector cluster id) when it differs from the one the speaker runs with.
+   */
+  private identityChange(): SpeakerIdentity | undefined {
+    const snap = this.d.store.current();
+    const self = findNode(snap, this.d.name);
+    if (!self) return undefined;
+    const want: SpeakerIdentity = { asn: nodeAsn(snap, self).asn, clusterId: self.routeReflectorClusterId };
+    const have = this.d.speaker.identity();
+    return want.asn !== have.asn || want.clusterId !== have.clusterId ? want : undefined;
+  }
+
+  /**
+   * A new AS or cluster id: BGP restarts with it, every peer and announcement is added again.
+   * Kernel routes stay as in a restart (startup grace) until the peers have sent theirs again.
+   */
+  private async reconfigureSpeaker(identity: SpeakerIdentity): Promise<void> {
+    const have = this.d.speaker.identity();
+    this.d.log.info(
+      { asn: identity.asn, previousAsn: have.asn, clusterId: identity.clusterId ?? null, previousClusterId: have.clusterId ?? null },
+      'BGP identity changed: restarting BGP sessions (kernel routes kept until the peers resend theirs)',
+    );
+    this.graceUntil = Date.now() + Math.max(this.t.startupGraceMs, DEFAULT_TIMINGS.startupGraceMs);
+    try {
+      await this.d.speaker.reconfigure(identity);
+      this.speakerError = undefined;
+    } catch (err) {
+      // e.g. the listener could not be bound again: said in the status until a later try works
+      this.speakerError = `BGP restart for AS ${identity.asn} failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.d.log.error({ err }, 'BGP restart for a new identity failed');
+    }
+    this.peers.clear();
+    this.announced.clear();
   }
 
   /** Sessions and announcements from the current snapshot; true when anything was sent. */
@@ -281,7 +329,12 @@ export class AgentLoop {
   }
 
   errors(): string[] {
-    return [...this.d.store.problems(), ...this.dataplaneProblems, ...(this.dataplaneError ? [this.dataplaneError] : [])];
+    return [
+      ...this.d.store.problems(),
+      ...(this.speakerError ? [this.speakerError] : []),
+      ...this.dataplaneProblems,
+      ...(this.dataplaneError ? [this.dataplaneError] : []),
+    ];
   }
 
   status(): AgentStatus {
@@ -306,6 +359,8 @@ export class AgentLoop {
     for (const t of this.timers) clearTimeout(t);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.running?.catch(() => undefined);
+    // a BGP restart in progress ends first: the caller stops the speaker it leaves running
+    await this.reconfiguring?.catch(() => undefined);
     // the agent is going away: say so now rather than let `node show`/`node remove` see a fresh beat
     await this.d.store.clearHeartbeat(this.d.name).catch((err: unknown) => this.d.log.warn({ err }, 'clearing the heartbeat failed'));
   }

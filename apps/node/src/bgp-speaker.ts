@@ -6,7 +6,7 @@
 import { BgpSpeaker, type BestPathChange, type PeerStats } from '@bgp/ts-bgp';
 import type { Logger } from './log.js';
 import type { Announcement, DesiredPeer, Family, LearnedRoute } from './model.js';
-import type { RouteSpeaker, SpeakerEvents } from './ports.js';
+import type { RouteSpeaker, SpeakerEvents, SpeakerIdentity } from './ports.js';
 import type { PeerRuntime } from './status.js';
 
 export interface SpeakerConfig {
@@ -40,15 +40,23 @@ export const listenHost = (cfg: Pick<SpeakerConfig, 'listenAddress' | 'listenAdd
 export const sessionSource = (cfg: Pick<SpeakerConfig, 'listenAddress' | 'listenAddress6'>, family: Family): string | undefined =>
   family === 'ipv4' ? cfg.listenAddress : cfg.listenAddress6;
 const STOP_BOUND_MS = 1500;
+/** Cease subcode 6, Other Configuration Change (RFC 4486) */
+const CEASE_OTHER_CONFIG_CHANGE = 6;
 
 export class BgpSpeakerAdapter implements RouteSpeaker {
-  private readonly speaker: BgpSpeaker;
+  private speaker: BgpSpeaker;
+  private events: SpeakerEvents | undefined;
   private readonly best = new Map<string, LearnedRoute>();
   private readonly eor = new Set<string>();
   private readonly ports = new Map<string, number>();
 
-  constructor(private readonly cfg: SpeakerConfig) {
-    this.speaker = new BgpSpeaker({
+  constructor(private cfg: SpeakerConfig) {
+    this.speaker = this.create();
+  }
+
+  private create(): BgpSpeaker {
+    const cfg = this.cfg;
+    return new BgpSpeaker({
       asn: cfg.asn,
       routerId: cfg.routerId,
       listen: { host: listenHost(cfg), port: cfg.port },
@@ -65,7 +73,13 @@ export class BgpSpeakerAdapter implements RouteSpeaker {
   }
 
   async start(events: SpeakerEvents): Promise<void> {
-    this.speaker.on('bestPathChanges', (changes: BestPathChange[]) => {
+    this.events = events;
+    this.attach(this.speaker, events);
+    await this.speaker.start();
+  }
+
+  private attach(speaker: BgpSpeaker, events: SpeakerEvents): void {
+    speaker.on('bestPathChanges', (changes: BestPathChange[]) => {
       let changed = false;
       for (const c of changes) {
         const b = c.best;
@@ -80,21 +94,54 @@ export class BgpSpeakerAdapter implements RouteSpeaker {
         events.onRoutesChanged();
       }
     });
-    this.speaker.on('peerState', (ev) => {
+    speaker.on('peerState', (ev) => {
       if (ev.state !== 'Established') this.eor.delete(ev.address);
       events.onPeerState(ev.address, ev.state);
     });
-    this.speaker.on('endOfRib', (ev) => {
+    speaker.on('endOfRib', (ev) => {
       this.eor.add(ev.peer);
       events.onPeerState(ev.peer, 'Established', true);
     });
-    this.speaker.on('notification', (ev) => {
+    speaker.on('notification', (ev) => {
       // a forming mesh resolves collisions (6/7) and meets peers that do not know us yet (6/5)
       // all the time: expected, so at debug; any other NOTIFICATION is worth a line
       const routine = ev.code === 6 && (ev.subcode === 7 || ev.subcode === 5);
       this.cfg.log[routine ? 'debug' : 'info']({ peer: ev.peer, direction: ev.direction, reason: ev.reason }, 'BGP notification');
     });
-    await this.speaker.start();
+  }
+
+  identity(): SpeakerIdentity {
+    return { asn: this.cfg.asn, ...(this.cfg.clusterId ? { clusterId: this.cfg.clusterId } : {}) };
+  }
+
+  /**
+   * A new local AS or cluster id is a new BGP speaker: Cease 6/6 (Other Configuration Change) to
+   * every peer, then the same listener with the new identity, no peers, nothing learned (the
+   * caller adds its peers and announcements again). Throws when the new one cannot listen.
+   */
+  async reconfigure(identity: SpeakerIdentity): Promise<void> {
+    const events = this.events;
+    if (!events) throw new Error('the BGP speaker is not started');
+    const old = this.speaker;
+    await old.stop(CEASE_OTHER_CONFIG_CHANGE);
+    old.removeAllListeners();
+    this.best.clear();
+    this.eor.clear();
+    this.ports.clear();
+    const previous = this.cfg;
+    const { clusterId: _previous, ...rest } = previous;
+    this.cfg = { ...rest, asn: identity.asn, ...(identity.clusterId ? { clusterId: identity.clusterId } : {}) };
+    this.speaker = this.create();
+    this.attach(this.speaker, events);
+    try {
+      await this.speaker.start();
+    } catch (err) {
+      // identity() then still differs from what is wanted: the next control sync tries again
+      this.cfg = previous;
+      throw err;
+    } finally {
+      events.onRoutesChanged();
+    }
   }
 
   addPeer(peer: DesiredPeer, accept: (prefix: string) => boolean): void {

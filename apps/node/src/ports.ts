@@ -43,8 +43,21 @@ export interface SpeakerEvents {
 }
 
 /** The BGP speaker as the agent drives it. */
+/** What a BGP speaker is to its peers: the local AS and the route reflector cluster id. */
+export interface SpeakerIdentity {
+  asn: number;
+  clusterId?: string | undefined;
+}
+
 export interface RouteSpeaker {
   start(events: SpeakerEvents): Promise<void>;
+  /** the identity the speaker runs with */
+  identity(): SpeakerIdentity;
+  /**
+   * Restarts BGP with another identity: every session ends (Cease), nothing stays learned, no
+   * peer and no announcement stays configured: the caller adds them again.
+   */
+  reconfigure(identity: SpeakerIdentity): Promise<void>;
   addPeer(peer: DesiredPeer, accept: (prefix: string) => boolean): void;
   removePeer(address: string): void;
   announce(routes: Announcement[]): void;

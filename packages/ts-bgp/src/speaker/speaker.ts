@@ -82,11 +82,14 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     for (const nb of this.neighbors.values()) nb.peer.start();
   }
 
-  /** Cease (Administrative Shutdown) to every peer, close the listener and wait for sockets to drain. */
-  async stop(): Promise<void> {
+  /**
+   * Cease to every peer (Administrative Shutdown, or the given subcode, e.g. 6 Other
+   * Configuration Change), close the listener and wait for sockets to drain.
+   */
+  async stop(ceaseSubcode: number = CeaseSubcode.ADMIN_SHUTDOWN): Promise<void> {
     this.started = false;
     for (const nb of this.neighbors.values()) {
-      nb.peer.stop(CeaseSubcode.ADMIN_SHUTDOWN);
+      nb.peer.stop(ceaseSubcode);
       this.clock.clearTimeout(nb.staleTimer);
     }
     const deadline = Date.now() + 2000;
