@@ -2,7 +2,7 @@
  * The agent's control API: HTTP+JSON on the unix socket `<run-dir>/tsnet.sock`. This file is the
  * contract between the agent (server) and tsctl (client); both import these types.
  */
-import { request } from 'node:http';
+import { unixHttp } from '@tsnet/unix-http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentOptions } from './options.js';
@@ -61,7 +61,7 @@ export class AgentNotRunningError extends Error {
 }
 
 /** GET/POST a JSON path on the agent's control socket, bounded by timeoutMs. */
-export function callAgent<T>(
+export async function callAgent<T>(
   runDir: string,
   method: 'GET' | 'POST',
   path: string,
@@ -69,44 +69,18 @@ export function callAgent<T>(
   timeoutMs = 5000,
 ): Promise<T> {
   const socketPath = controlSocketPath(runDir);
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = request(
-      {
-        socketPath,
-        path,
-        method,
-        timeout: timeoutMs,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown;
-          try {
-            parsed = text ? JSON.parse(text) : undefined;
-          } catch {
-            return reject(new Error(`agent sent invalid JSON for ${path}`));
-          }
-          if ((res.statusCode ?? 500) >= 400) {
-            const msg = (parsed as { error?: string } | undefined)?.error ?? `HTTP ${res.statusCode}`;
-            return reject(new Error(msg));
-          }
-          resolve(parsed as T);
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`agent did not answer ${path} within ${timeoutMs} ms`)));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new AgentNotRunningError(socketPath));
-      else reject(err);
-    });
-    req.end(payload);
+  const reply = await unixHttp({ socketPath, method, path, body, timeoutMs, what: 'agent' }).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new AgentNotRunningError(socketPath) : err;
   });
+  let parsed: unknown;
+  try {
+    parsed = reply.text ? JSON.parse(reply.text) : undefined;
+  } catch {
+    throw new Error(`agent sent invalid JSON for ${path}`);
+  }
+  if (reply.status >= 400) throw new Error((parsed as { error?: string } | undefined)?.error ?? `HTTP ${reply.status}`);
+  return parsed as T;
 }
-
 
 /** The agent process entry (bin/tsnet-agent.mjs: the bundle when current, else dist/). */
 export const AGENT_LAUNCHER: string = fileURLToPath(new URL('../bin/tsnet-agent.mjs', import.meta.url));

@@ -2,32 +2,13 @@
  * Creates workload endpoints the way dockerd does, by calling the tsnet plugin's libnetwork
  * remote API on its unix socket (used when the lab runs without Docker).
  */
-import { request } from 'node:http';
+import { unixHttp } from '@tsnet/unix-http';
 import { randomBytes } from 'node:crypto';
 
 const CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json';
 
 export async function pluginCall<T>(socketPath: string, method: string, body: unknown, timeoutMs = 10_000): Promise<T> {
-  const payload = Buffer.from(JSON.stringify(body));
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = request(
-      {
-        socketPath,
-        path: `/${method}`,
-        method: 'POST',
-        timeout: timeoutMs,
-        headers: { 'content-type': CONTENT_TYPE, 'content-length': payload.length },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`plugin did not answer ${method} within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
+  const { text } = await unixHttp({ socketPath, method: 'POST', path: `/${method}`, body, contentType: CONTENT_TYPE, timeoutMs, what: 'plugin' });
   const reply = JSON.parse(text) as T & { Err?: string; Error?: string };
   const err = reply.Err || reply.Error;
   if (err) throw new Error(`${method}: ${err}`);

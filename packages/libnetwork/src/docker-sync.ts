@@ -5,7 +5,7 @@
  * names of networks created locally, and removes local copies of networks deleted elsewhere.
  * `planNetworkSync` is the pure part; `DockerNetworkSync` the loop around the Docker API.
  */
-import { request } from 'node:http';
+import { unixHttp } from '@tsnet/unix-http';
 import { NETWORK_ID_OPTION } from './protocol.js';
 import { messageOf } from './errors.js';
 import type { Logger, NetworkRecord, PluginRecords } from './ports.js';
@@ -57,41 +57,18 @@ export class DockerApi {
     private readonly timeoutMs = 30_000,
   ) {}
 
-  call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const req = request(
-        {
-          socketPath: this.socketPath,
-          path: `/v1.41${path}`,
-          method,
-          timeout: this.timeoutMs,
-          headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if ((res.statusCode ?? 500) >= 300) {
-              let msg = text.trim();
-              try {
-                msg = (JSON.parse(text) as { message?: string }).message ?? msg;
-              } catch {
-                /* not JSON: keep the text */
-              }
-              return reject(new Error(`docker ${method} ${path}: ${msg || `HTTP ${res.statusCode}`}`));
-            }
-            resolve((text ? JSON.parse(text) : undefined) as T);
-          });
-        },
-      );
-      req.on('timeout', () =>
-        req.destroy(new Error(`docker ${method} ${path}: no answer within ${this.timeoutMs} ms`)),
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
+  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const reply = await unixHttp({ socketPath: this.socketPath, method, path: `/v1.41${path}`, body, timeoutMs: this.timeoutMs, what: 'docker' });
+    if (reply.status >= 300) {
+      let msg = reply.text.trim();
+      try {
+        msg = (JSON.parse(reply.text) as { message?: string }).message ?? msg;
+      } catch {
+        /* not JSON: keep the text */
+      }
+      throw new Error(`docker ${method} ${path}: ${msg || `HTTP ${reply.status}`}`);
+    }
+    return (reply.text ? JSON.parse(reply.text) : undefined) as T;
   }
 
   listNetworks(): Promise<LocalDockerNetwork[]> {

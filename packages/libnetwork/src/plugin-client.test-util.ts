@@ -1,5 +1,5 @@
 // Test helper: POSTs to a plugin socket the way dockerd's plugin client does.
-import { request } from 'node:http';
+import { unixHttp } from '@tsnet/unix-http';
 
 export interface PluginReply {
   status: number;
@@ -7,35 +7,16 @@ export interface PluginReply {
   body: Record<string, unknown>;
 }
 
-export function post(socketPath: string, path: string, body?: unknown, raw?: string): Promise<PluginReply> {
-  return new Promise((resolve, reject) => {
-    const payload = Buffer.from(raw ?? (body === undefined ? '' : JSON.stringify(body)));
-    const req = request(
-      {
-        socketPath,
-        path,
-        method: 'POST',
-        timeout: 10_000,
-        headers: { accept: 'application/vnd.docker.plugins.v1.2+json', 'content-length': payload.length },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            resolve({
-              status: res.statusCode ?? 0,
-              contentType: res.headers['content-type'],
-              body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
-            });
-          } catch (err) {
-            reject(err as Error);
-          }
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${path}: no reply within 10 s`)));
-    req.on('error', reject);
-    req.end(payload);
+export async function post(socketPath: string, path: string, body?: unknown, raw?: string): Promise<PluginReply> {
+  const reply = await unixHttp({
+    socketPath,
+    method: 'POST',
+    path,
+    // no body at all is sent as an empty one, as dockerd does for calls without arguments
+    ...(raw !== undefined || body === undefined ? { raw: raw ?? '' } : { body }),
+    headers: { accept: 'application/vnd.docker.plugins.v1.2+json' },
+    timeoutMs: 10_000,
+    what: 'plugin',
   });
+  return { status: reply.status, contentType: reply.headers['content-type'], body: JSON.parse(reply.text) as Record<string, unknown> };
 }
