@@ -56,7 +56,8 @@ function familyRules(input: IsolationInput, family: 4 | 6, existing: string[]): 
       members: [...new Set(n.addresses.filter((a) => familyOf(a) === family))].sort(),
     }))
     .filter((n) => n.members.length > 0)
-    .sort((a, b) => a.chain.localeCompare(b.chain));
+    // code-unit order (names are ASCII): localeCompare would load ICU's collator into the agent
+    .sort((a, b) => (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : 0));
   const wanted = new Set(networks.map((n) => n.chain));
   const stale = existing.filter((c) => c.startsWith(NETWORK_CHAIN_PREFIX) && !wanted.has(c)).sort();
 
