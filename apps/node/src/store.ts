@@ -10,6 +10,12 @@ import { blockConcerns, clusterFromRecords } from './snapshot.js';
 import type { Logger } from './log.js';
 import { ensureDefaultPools, ensureVtepAddress } from './ipam-glue.js';
 
+/**
+ * How long a VTEP this agent wrote may take to come back through the watch before it is written
+ * again (passes in between wait for it instead of writing it once more each).
+ */
+export const VTEP_ECHO_MS = 5000;
+
 /** The kinds the agent acts on (heartbeats, handles and affinities only add noise). */
 const FOLLOWED: Kind[] = ['clusterConfig', 'node', 'globalPeer', 'nodePeer', 'pool', 'block', 'dockerEndpoint'];
 
@@ -21,6 +27,8 @@ export class DatastoreClusterStore implements ClusterStore {
   private lastError: string | undefined;
   /** this node's name, once registered */
   private self: string | undefined;
+  /** when this agent last wrote its node's VTEP (performance.now()) */
+  private vtepWrittenAt = -Infinity;
 
   private constructor(
     readonly ds: Datastore,
@@ -115,10 +123,14 @@ export class DatastoreClusterStore implements ClusterStore {
     if (!self || self.vtep) return false;
     const pool = snap.pools.find((p) => p.vxlanMode !== 'never' && !p.disabled && !p.cidr.includes(':'));
     if (!pool) return false;
+    // written a moment ago, not back from the watch yet: the pass waits for it (at start several
+    // passes come before the echo, and each wrote it again: IPAM reads and a node update apiece)
+    if (performance.now() - this.vtepWrittenAt < VTEP_ECHO_MS) return true;
     const vtep = await ensureVtepAddress(this.ds, name, pool.cidr);
     await this.ds.update('node', name, (cur) =>
       cur ? { ...cur, vxlanTunnelAddr: vtep.ip, vxlanTunnelMac: vtep.mac } : cur,
     );
+    this.vtepWrittenAt = performance.now();
     this.log.info({ vtep }, 'recorded this node\u2019s VXLAN tunnel endpoint');
     return true;
   }
