@@ -96,7 +96,11 @@ export class ReconcilerDriver implements DataplaneDriver {
     if (!input) return EMPTY;
     // most passes see the input of the last one (a change elsewhere in the cluster): done at once
     const inputKey = JSON.stringify(input);
-    if (!full && inputKey === this.lastInput && this.lastKey !== undefined) return this.lastResult;
+    if (!full && inputKey === this.lastInput && this.lastKey !== undefined) {
+      // a new snapshot with the same input: the next UPDATE can take the short way from it
+      this.basis = this.basisOf(snapshot, selfName, learned);
+      return this.lastResult;
+    }
     if (!full && this.support && this.last && this.lastKey !== undefined) {
       const desired = computeDesiredState(input, this.support);
       const key = fullPassKey(desired);
