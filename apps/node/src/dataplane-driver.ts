@@ -98,7 +98,7 @@ export class ReconcilerDriver implements DataplaneDriver {
     const inputKey = JSON.stringify(input);
     if (!full && inputKey === this.lastInput && this.lastKey !== undefined) {
       // a new snapshot with the same input: the next UPDATE can take the short way from it
-      this.basis = this.basisOf(snapshot, selfName, learned);
+      this.basis = this.basisOf(snapshot, selfName, learned, input);
       return this.lastResult;
     }
     if (!full && this.support && this.last && this.lastKey !== undefined) {
@@ -117,7 +117,7 @@ export class ReconcilerDriver implements DataplaneDriver {
         if (await this.applyIncremental(desired)) {
           if (retryInMs === undefined) {
             this.lastInput = inputKey;
-            this.basis = this.basisOf(snapshot, selfName, learned);
+            this.basis = this.basisOf(snapshot, selfName, learned, input);
           }
           this.lastResult = { ...this.lastResult, routes: { ...this.lastResult.routes, remote: input.remoteRoutes.length } };
           return retryInMs === undefined ? this.lastResult : { ...this.lastResult, retryInMs };
@@ -126,22 +126,18 @@ export class ReconcilerDriver implements DataplaneDriver {
     }
     const res = await this.fullPass(input);
     this.lastInput = this.lastKey === undefined ? undefined : inputKey;
-    if (this.lastKey !== undefined) this.basis = this.basisOf(snapshot, selfName, learned);
+    if (this.lastKey !== undefined) this.basis = this.basisOf(snapshot, selfName, learned, input);
     return res;
   }
 
-  private basisOf(snapshot: ClusterSnapshot, selfName: string, learned: LearnedRoute[]): RouteBasis | undefined {
+  /** The basis of a pass over `input` (its remote routes are the learned ones the gate let through). */
+  private basisOf(snapshot: ClusterSnapshot, selfName: string, learned: LearnedRoute[], input: DataplaneInput): RouteBasis | undefined {
     const self = findNode(snapshot, selfName);
     if (!self) return undefined;
-    const gate = remoteRouteGate(snapshot, self);
+    const routed = new Set(input.remoteRoutes.map((r) => r.prefix));
     const map = new Map<string, { nextHop: string; routed: boolean }>();
-    let routed = 0;
-    for (const r of learned) {
-      const ok = gate(r) !== undefined;
-      map.set(r.prefix, { nextHop: r.nextHop, routed: ok });
-      if (ok) routed++;
-    }
-    return { snapshot, gate, learned: map, routed };
+    for (const r of learned) map.set(r.prefix, { nextHop: r.nextHop, routed: routed.has(r.prefix) });
+    return { snapshot, gate: remoteRouteGate(snapshot, self), learned: map, routed: routed.size };
   }
 
   /**
