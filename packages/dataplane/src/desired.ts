@@ -276,11 +276,9 @@ export function computeDesiredState(
     }
   }
 
-  const localBlocks = new Set<string>();
   for (const b of input.localBlocks) {
     const c = parsed(`local block ${b}`, problems, () => parseCidr(b));
     if (!c) continue;
-    localBlocks.add(c.text);
     add({ family: c.family, dst: c.text, type: 'blackhole' });
   }
 
