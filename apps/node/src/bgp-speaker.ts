@@ -129,7 +129,7 @@ export class BgpSpeakerAdapter implements RouteSpeaker {
     this.eor.clear();
     this.ports.clear();
     const previous = this.cfg;
-    const { clusterId: _previous, ...rest } = previous;
+    const { clusterId: _oldClusterId, ...rest } = previous;
     this.cfg = { ...rest, asn: identity.asn, ...(identity.clusterId ? { clusterId: identity.clusterId } : {}) };
     this.speaker = this.create();
     this.attach(this.speaker, events);
